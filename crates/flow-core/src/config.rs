@@ -1,0 +1,87 @@
+//! The fully resolved configuration of one Flow server. Built in code (the `flow` binary turns
+//! flags and environment into it; embedders and tests fill it directly): nothing here reads the
+//! environment, so two servers in one process never see each other's settings.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+/// The port Flow tries first when none is given (contract §2).
+pub const DEFAULT_PORT: u16 = 3456;
+/// How many ports after the default Flow tries when the default is taken.
+pub const DEFAULT_PORT_FALLBACKS: u16 = 9;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Address to listen on; loopback unless the user asks otherwise.
+    pub host: IpAddr,
+    pub port: u16,
+    /// How many following ports to try when `port` is taken: 9 for the default port, 0 for a
+    /// port the user chose (an explicit port that is taken is an error, not a surprise).
+    pub port_fallbacks: u16,
+    /// The Claude Code directory (`~/.claude`), already `~`-expanded.
+    pub claude_dir: PathBuf,
+    /// Where task lists live; `<claude_dir>/tasks` unless overridden.
+    pub tasks_dir: PathBuf,
+    /// Where transcripts live; `<claude_dir>/projects` unless overridden.
+    pub projects_dir: PathBuf,
+    /// A front end on disk that replaces the embedded web UI.
+    pub public_dir: Option<PathBuf>,
+    /// Open the default browser once the server listens.
+    pub open_browser: bool,
+}
+
+impl Config {
+    /// The contract's defaults around one Claude dir: loopback, port 3456 with fallbacks,
+    /// `tasks/` and `projects/` inside `claude_dir`, the embedded UI, no browser.
+    pub fn for_claude_dir(claude_dir: impl Into<PathBuf>) -> Self {
+        let claude_dir = claude_dir.into();
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            port_fallbacks: DEFAULT_PORT_FALLBACKS,
+            tasks_dir: claude_dir.join("tasks"),
+            projects_dir: claude_dir.join("projects"),
+            claude_dir,
+            public_dir: None,
+            open_browser: false,
+        }
+    }
+}
+
+/// Expands a leading `~` (alone or followed by a separator) to `home`; other paths pass through.
+pub fn expand_tilde(raw: &str, home: Option<&Path>) -> PathBuf {
+    match (raw.strip_prefix('~'), home) {
+        (Some(""), Some(home)) => home.to_path_buf(),
+        (Some(rest), Some(home)) if rest.starts_with('/') || rest.starts_with('\\') => {
+            home.join(&rest[1..])
+        }
+        _ => PathBuf::from(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_expands_only_as_a_home_prefix() {
+        let home = Path::new("/home/dev");
+        assert_eq!(expand_tilde("~", Some(home)), PathBuf::from("/home/dev"));
+        assert_eq!(
+            expand_tilde("~/.claude", Some(home)),
+            PathBuf::from("/home/dev/.claude")
+        );
+        assert_eq!(expand_tilde("~bob/x", Some(home)), PathBuf::from("~bob/x"));
+        assert_eq!(expand_tilde("/abs", Some(home)), PathBuf::from("/abs"));
+        assert_eq!(expand_tilde("~/x", None), PathBuf::from("~/x"));
+    }
+
+    #[test]
+    fn defaults_follow_the_claude_dir() {
+        let c = Config::for_claude_dir("/c");
+        assert_eq!(c.tasks_dir, PathBuf::from("/c/tasks"));
+        assert_eq!(c.projects_dir, PathBuf::from("/c/projects"));
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        assert_eq!((c.port, c.port_fallbacks), (3456, 9));
+    }
+}

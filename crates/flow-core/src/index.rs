@@ -1,0 +1,616 @@
+//! The in-memory picture of a Claude dir: every session folder with its tasks, the transcripts
+//! that name them, and `sessions-index.json` enrichment. Requests are answered from it; the
+//! disk is only touched when [`Index::apply`] is told that a path changed, and then only that
+//! path is re-read (a transcript only from where the last read stopped).
+//!
+//! Invariant: `apply` compares the disk with what the index holds, so the deltas it returns
+//! describe real changes whatever the watcher reported (an atomic rename is one `Change`, a
+//! duplicate notification is none).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::layout::{Change, Layout, SESSIONS_INDEX, task_file_stem, transcript_stem};
+use crate::sessions_index::{self, IndexEntry};
+use crate::task::{Task, TaskStatus, compare_task_ids};
+use crate::transcript::{TranscriptCursor, TranscriptMeta};
+
+/// What happened to a task file, in the words of the live-event contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileEvent {
+    Add,
+    Change,
+    Unlink,
+}
+
+/// One visible change, produced by [`Index::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    SessionAdded { session: String },
+    SessionRemoved { session: String },
+    Task { session: String, file: String, event: FileEvent },
+    /// A session's name, project or enrichment changed.
+    Metadata,
+}
+
+/// Identity and version of a file as far as `stat` can tell; a different stamp means re-read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: SystemTime,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Self {
+            len: meta.len(),
+            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            inode,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TaskEntry {
+    stamp: Stamp,
+    /// Birth time where the file system records it, else the inode change time.
+    created: SystemTime,
+    /// `None` when the file could not be read as a task (it was logged once, at that version).
+    task: Option<Task>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub completed: usize,
+    pub in_progress: usize,
+    pub pending: usize,
+}
+
+#[derive(Debug)]
+struct SessionEntry {
+    dir_modified: SystemTime,
+    /// Keyed by file name (`3.json`), every `*.json` file, readable or not.
+    tasks: HashMap<String, TaskEntry>,
+    /// Cached from `tasks` after every change, so listing sessions costs no task walk.
+    counts: Counts,
+    newest_task: Option<SystemTime>,
+}
+
+impl SessionEntry {
+    fn refresh_cache(&mut self) {
+        let mut counts = Counts::default();
+        for task in self.tasks.values().filter_map(|t| t.task.as_ref()) {
+            match task.status() {
+                TaskStatus::Completed => counts.completed += 1,
+                TaskStatus::InProgress => counts.in_progress += 1,
+                TaskStatus::Pending => counts.pending += 1,
+            }
+        }
+        self.counts = counts;
+        self.newest_task = self.tasks.values().map(|t| t.stamp.modified).max();
+    }
+}
+
+#[derive(Debug)]
+struct TranscriptEntry {
+    project: String,
+    path: PathBuf,
+    /// Read only once a task folder links to this transcript; most transcripts never are.
+    cursor: Option<TranscriptCursor>,
+}
+
+/// A session as the list endpoint describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub slug: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub git_branch: Option<&'a str>,
+    pub task_count: usize,
+    pub counts: Counts,
+    pub created_at: Option<&'a str>,
+    pub modified_at: SystemTime,
+}
+
+/// A readable task with the file times the API adds to it.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRecord<'a> {
+    pub id: &'a str,
+    pub task: &'a Task,
+    pub created: SystemTime,
+    pub modified: SystemTime,
+}
+
+#[derive(Debug)]
+pub struct Index {
+    layout: Layout,
+    sessions: HashMap<String, SessionEntry>,
+    /// By transcript stem (the session uuid).
+    transcripts: HashMap<String, TranscriptEntry>,
+    /// First 8 characters of each transcript stem → stems, to link `session-<8hex>` folders.
+    by_prefix: HashMap<String, BTreeSet<String>>,
+    /// Parsed `sessions-index.json` per project folder.
+    index_files: HashMap<String, Vec<(String, IndexEntry)>>,
+    /// All index files merged by session id; rebuilt whenever one of them changes.
+    index_entries: HashMap<String, IndexEntry>,
+}
+
+const EMPTY_META: TranscriptMeta = TranscriptMeta {
+    slug: None,
+    cwd: None,
+    custom_title: None,
+};
+
+impl Index {
+    /// An index that has read nothing yet.
+    pub fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            sessions: HashMap::new(),
+            transcripts: HashMap::new(),
+            by_prefix: HashMap::new(),
+            index_files: HashMap::new(),
+            index_entries: HashMap::new(),
+        }
+    }
+
+    /// Builds the index from the disk as it is now.
+    pub fn scan(layout: Layout) -> Self {
+        let mut index = Self::new(layout);
+        index.apply([Change::AllRoots]);
+        index
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Re-reads what `changes` name and returns what visibly changed, in order. Projects are
+    /// processed before task folders, so a folder added in the same batch as its transcript
+    /// is named at once.
+    pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Vec<Delta> {
+        let mut changes: Vec<Change> = changes.into_iter().collect();
+        changes.sort_by_key(|c| match c {
+            Change::AllRoots => 0,
+            Change::ProjectsRoot | Change::ProjectDir { .. } => 1,
+            Change::Transcript { .. } | Change::SessionsIndex { .. } => 2,
+            Change::TasksRoot | Change::SessionDir { .. } => 3,
+            Change::TaskFile { .. } => 4,
+        });
+        changes.dedup();
+        let mut deltas = Vec::new();
+        let mut metadata = false;
+        for change in changes {
+            match change {
+                Change::AllRoots => {
+                    metadata |= self.relist_projects();
+                    self.relist_sessions(&mut deltas);
+                }
+                Change::ProjectsRoot => metadata |= self.relist_projects(),
+                Change::ProjectDir { project } => metadata |= self.relist_project(&project),
+                Change::Transcript { project, session } => {
+                    metadata |= self.refresh_transcript(&project, &session);
+                }
+                Change::SessionsIndex { project } => metadata |= self.refresh_index(&project),
+                Change::TasksRoot => self.relist_sessions(&mut deltas),
+                Change::SessionDir { session } => self.refresh_session(&session, &mut deltas),
+                Change::TaskFile { session, file } => {
+                    if self.sessions.contains_key(&session) {
+                        self.refresh_task(&session, &file, &mut deltas);
+                    } else {
+                        self.refresh_session(&session, &mut deltas);
+                    }
+                }
+            }
+        }
+        if metadata {
+            deltas.push(Delta::Metadata);
+        }
+        deltas
+    }
+
+    // ----- task folders -------------------------------------------------------------------
+
+    fn relist_sessions(&mut self, deltas: &mut Vec<Delta>) {
+        let on_disk: BTreeSet<String> = list_dir(&self.layout.tasks_dir)
+            .filter(|(_, is_dir)| *is_dir)
+            .map(|(name, _)| name)
+            .filter(|name| !crate::layout::is_ignored_name(name))
+            .collect();
+        let gone: Vec<String> = self
+            .sessions
+            .keys()
+            .filter(|id| !on_disk.contains(*id))
+            .cloned()
+            .collect();
+        for session in gone {
+            self.refresh_session(&session, deltas);
+        }
+        for session in on_disk {
+            self.refresh_session(&session, deltas);
+        }
+    }
+
+    fn refresh_session(&mut self, session: &str, deltas: &mut Vec<Delta>) {
+        let dir = self.layout.tasks_dir.join(session);
+        let Some(dir_meta) = fs::metadata(&dir).ok().filter(fs::Metadata::is_dir) else {
+            if self.sessions.remove(session).is_some() {
+                deltas.push(Delta::SessionRemoved {
+                    session: session.to_owned(),
+                });
+            }
+            return;
+        };
+        let dir_modified = dir_meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        if !self.sessions.contains_key(session) {
+            self.sessions.insert(
+                session.to_owned(),
+                SessionEntry {
+                    dir_modified,
+                    tasks: HashMap::new(),
+                    counts: Counts::default(),
+                    newest_task: None,
+                },
+            );
+            deltas.push(Delta::SessionAdded {
+                session: session.to_owned(),
+            });
+            self.read_linked_transcript(session);
+        }
+        let on_disk: BTreeSet<String> = list_dir(&dir)
+            .filter(|(name, is_dir)| !is_dir && task_file_stem(name).is_some())
+            .map(|(name, _)| name)
+            .collect();
+        let entry = self.sessions.get_mut(session).expect("inserted above");
+        entry.dir_modified = dir_modified;
+        let gone: Vec<String> = entry
+            .tasks
+            .keys()
+            .filter(|f| !on_disk.contains(*f))
+            .cloned()
+            .collect();
+        for file in gone.iter().chain(&on_disk) {
+            self.refresh_task(session, file, deltas);
+        }
+    }
+
+    fn refresh_task(&mut self, session: &str, file: &str, deltas: &mut Vec<Delta>) {
+        let dir = self.layout.tasks_dir.join(session);
+        let path = dir.join(file);
+        let Some(entry) = self.sessions.get_mut(session) else {
+            return;
+        };
+        let meta = fs::metadata(&path).ok().filter(fs::Metadata::is_file);
+        let event = match (meta, entry.tasks.get(file)) {
+            (None, None) => return,
+            (None, Some(_)) => {
+                entry.tasks.remove(file);
+                FileEvent::Unlink
+            }
+            (Some(meta), known) => {
+                let stamp = Stamp::of(&meta);
+                if known.is_some_and(|k| k.stamp == stamp) {
+                    return;
+                }
+                let task = read_task(&path);
+                let created = created_time(&meta);
+                let event = if known.is_some() {
+                    FileEvent::Change
+                } else {
+                    FileEvent::Add
+                };
+                entry.tasks.insert(
+                    file.to_owned(),
+                    TaskEntry {
+                        stamp,
+                        created,
+                        task,
+                    },
+                );
+                event
+            }
+        };
+        if event != FileEvent::Change
+            && let Ok(m) = fs::metadata(&dir) {
+                entry.dir_modified = m.modified().unwrap_or(entry.dir_modified);
+            }
+        entry.refresh_cache();
+        deltas.push(Delta::Task {
+            session: session.to_owned(),
+            file: file.to_owned(),
+            event,
+        });
+    }
+
+    // ----- transcripts and sessions-index.json --------------------------------------------
+
+    fn relist_projects(&mut self) -> bool {
+        let on_disk: BTreeSet<String> = list_dir(&self.layout.projects_dir)
+            .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
+            .map(|(name, _)| name)
+            .collect();
+        let mut known: BTreeSet<String> = self
+            .transcripts
+            .values()
+            .map(|t| t.project.clone())
+            .collect();
+        known.extend(self.index_files.keys().cloned());
+        let mut changed = false;
+        for project in known.union(&on_disk) {
+            changed |= self.relist_project(project);
+        }
+        changed
+    }
+
+    fn relist_project(&mut self, project: &str) -> bool {
+        let dir = self.layout.projects_dir.join(project);
+        let mut stems = BTreeSet::new();
+        for (name, is_dir) in list_dir(&dir) {
+            if !is_dir
+                && let Some(stem) = transcript_stem(&name) {
+                    stems.insert(stem.to_owned());
+                }
+        }
+        let gone: Vec<String> = self
+            .transcripts
+            .iter()
+            .filter(|(stem, t)| t.project == project && !stems.contains(*stem))
+            .map(|(stem, _)| stem.clone())
+            .collect();
+        let mut changed = self.refresh_index(project);
+        for stem in gone.iter().chain(&stems) {
+            changed |= self.refresh_transcript(project, stem);
+        }
+        changed
+    }
+
+    /// Returns whether a linked session's metadata changed.
+    fn refresh_transcript(&mut self, project: &str, stem: &str) -> bool {
+        let path = self.layout.projects_dir.join(project).join(format!("{stem}.jsonl"));
+        let exists = fs::metadata(&path).is_ok_and(|m| m.is_file());
+        let before = self.linked_folders_meta(stem);
+        if !exists {
+            // The transcript may have moved to another project folder; only drop our record
+            // of it if it is the one that vanished.
+            if self.transcripts.get(stem).is_some_and(|t| t.project == project) {
+                self.transcripts.remove(stem);
+                if let Some(set) = self.by_prefix.get_mut(prefix8(stem)) {
+                    set.remove(stem);
+                }
+            }
+        } else {
+            let entry = self
+                .transcripts
+                .entry(stem.to_owned())
+                .or_insert_with(|| TranscriptEntry {
+                    project: project.to_owned(),
+                    path: path.clone(),
+                    cursor: None,
+                });
+            if entry.path != path {
+                entry.project = project.to_owned();
+                entry.path = path;
+                entry.cursor = None;
+            }
+            self.by_prefix
+                .entry(prefix8(stem).to_owned())
+                .or_default()
+                .insert(stem.to_owned());
+            if self.is_linked(stem) {
+                self.read_transcript(stem);
+            }
+        }
+        before != self.linked_folders_meta(stem)
+    }
+
+    fn refresh_index(&mut self, project: &str) -> bool {
+        let path = self.layout.projects_dir.join(project).join(SESSIONS_INDEX);
+        let parsed = match fs::read(&path) {
+            Ok(bytes) => match sessions_index::parse(&bytes) {
+                Ok(entries) => Some(entries),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), %err, "skipping unreadable sessions index");
+                    return false;
+                }
+            },
+            Err(_) => None,
+        };
+        let old = match parsed {
+            Some(entries) => self.index_files.insert(project.to_owned(), entries.clone()),
+            None => self.index_files.remove(project),
+        };
+        if old == self.index_files.get(project).cloned() {
+            return false;
+        }
+        self.index_entries = self
+            .index_files
+            .values()
+            .flatten()
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect();
+        true
+    }
+
+    /// Whether a task folder would show this transcript's metadata.
+    fn is_linked(&self, stem: &str) -> bool {
+        self.sessions.contains_key(stem)
+            || self.sessions.contains_key(&format!("session-{}", prefix8(stem)))
+    }
+
+    /// The metadata of every folder `stem` could name, for before/after comparison.
+    fn linked_folders_meta(&self, stem: &str) -> [Option<TranscriptMeta>; 2] {
+        let short = format!("session-{}", prefix8(stem));
+        [stem, short.as_str()].map(|id| {
+            self.sessions
+                .contains_key(id)
+                .then(|| self.meta_of(id).clone())
+        })
+    }
+
+    fn read_linked_transcript(&mut self, folder: &str) {
+        if let Some(stem) = self.transcript_for(folder).map(str::to_owned) {
+            self.read_transcript(&stem);
+        }
+    }
+
+    fn read_transcript(&mut self, stem: &str) {
+        let Some(entry) = self.transcripts.get_mut(stem) else {
+            return;
+        };
+        let cursor = entry.cursor.get_or_insert_with(TranscriptCursor::default);
+        if let Err(err) = cursor.read_new(&entry.path) {
+            tracing::warn!(path = %entry.path.display(), %err, "could not read transcript");
+        }
+    }
+
+    /// The transcript stem a task folder is linked to: its own name, or for `session-<8hex>`
+    /// the one transcript whose name starts with those 8 characters (none if ambiguous).
+    fn transcript_for<'a>(&'a self, folder: &'a str) -> Option<&'a str> {
+        if self.transcripts.contains_key(folder) {
+            return Some(folder);
+        }
+        let hex = folder.strip_prefix("session-")?;
+        if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let set = self.by_prefix.get(hex)?;
+        match set.len() {
+            1 => set.iter().next().map(String::as_str),
+            _ => None,
+        }
+    }
+
+    fn meta_of(&self, folder: &str) -> &TranscriptMeta {
+        self.transcript_for(folder)
+            .and_then(|stem| self.transcripts.get(stem))
+            .and_then(|t| t.cursor.as_ref())
+            .map_or(&EMPTY_META, |c| &c.meta)
+    }
+
+    // ----- views --------------------------------------------------------------------------
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn summary<'a>(&'a self, id: &'a str) -> Option<SessionSummary<'a>> {
+        let (id, entry) = self.sessions.get_key_value(id)?;
+        let meta = self.meta_of(id);
+        let enrich = self.index_entries.get(self.transcript_for(id).unwrap_or(id));
+        let slug = meta.slug.as_deref();
+        Some(SessionSummary {
+            id,
+            name: meta.custom_title.as_deref().or(slug),
+            slug,
+            project: meta.cwd.as_deref(),
+            description: enrich.and_then(|e| e.description.as_deref()),
+            git_branch: enrich.and_then(|e| e.git_branch.as_deref()),
+            task_count: entry.tasks.len(),
+            counts: entry.counts,
+            created_at: enrich.and_then(|e| e.created.as_deref()),
+            modified_at: entry.newest_task.unwrap_or(entry.dir_modified),
+        })
+    }
+
+    /// Every session, newest first (ties by id, so the order is stable).
+    pub fn summaries(&self) -> Vec<SessionSummary<'_>> {
+        let mut all: Vec<_> = self
+            .sessions
+            .keys()
+            .filter_map(|id| self.summary(id))
+            .collect();
+        all.sort_by(|a, b| b.modified_at.cmp(&a.modified_at).then(a.id.cmp(b.id)));
+        all
+    }
+
+    /// The readable tasks of a session, by numeric id; `None` for an unknown session.
+    pub fn tasks(&self, session: &str) -> Option<Vec<TaskRecord<'_>>> {
+        let entry = self.sessions.get(session)?;
+        let mut records: Vec<_> = entry
+            .tasks
+            .iter()
+            .filter_map(|(file, t)| {
+                Some(TaskRecord {
+                    id: task_file_stem(file)?,
+                    task: t.task.as_ref()?,
+                    created: t.created,
+                    modified: t.stamp.modified,
+                })
+            })
+            .collect();
+        records.sort_by(|a, b| compare_task_ids(a.id, b.id));
+        Some(records)
+    }
+
+    /// One readable task by its file name.
+    pub fn task(&self, session: &str, file: &str) -> Option<TaskRecord<'_>> {
+        let (file, t) = self.sessions.get(session)?.tasks.get_key_value(file)?;
+        Some(TaskRecord {
+            id: task_file_stem(file)?,
+            task: t.task.as_ref()?,
+            created: t.created,
+            modified: t.stamp.modified,
+        })
+    }
+}
+
+fn prefix8(stem: &str) -> &str {
+    stem.get(..8).unwrap_or(stem)
+}
+
+/// Entries of a directory as (UTF-8 name, is a directory); a missing or unreadable directory
+/// is empty, because a root that does not exist yet is not an error.
+fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            // Follow symlinks: a linked folder is as much a session as a real one.
+            let is_dir = fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            Some((name, is_dir))
+        })
+}
+
+fn read_task(path: &Path) -> Option<Task> {
+    let res = fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| Task::parse(&bytes).map_err(|e| e.to_string()));
+    match res {
+        Ok(task) => Some(task),
+        Err(err) => {
+            // Logged once per file version: the file is only re-read when its stamp changes.
+            tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
+            None
+        }
+    }
+}
+
+fn created_time(meta: &fs::Metadata) -> SystemTime {
+    if let Ok(born) = meta.created() {
+        return born;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let secs = meta.ctime();
+        let nanos = meta.ctime_nsec();
+        if let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) {
+            return SystemTime::UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+        }
+    }
+    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests;

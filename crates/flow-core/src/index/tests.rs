@@ -1,0 +1,169 @@
+//! The index over real files in a temporary Claude dir.
+
+use std::path::Path;
+
+use super::*;
+
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn layout(&self) -> Layout {
+        Layout {
+            tasks_dir: self.dir.path().join("tasks"),
+            projects_dir: self.dir.path().join("projects"),
+        }
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.path().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        crate::fs::write_atomic(&path, text.as_bytes()).unwrap();
+    }
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+fn task_json(id: &str, status: &str) -> String {
+    format!(r#"{{"id":"{id}","subject":"Task {id}","status":"{status}","blocks":[],"blockedBy":[]}}"#)
+}
+
+#[test]
+fn scan_reads_sessions_tasks_and_metadata() {
+    let t = Tree::new();
+    let uuid = "0d9a7c1e-4b5f-4a3e-9c1d-2f6e8b7a9c10";
+    t.write(&format!("tasks/{uuid}/1.json"), &task_json("1", "completed"));
+    t.write(&format!("tasks/{uuid}/2.json"), &task_json("2", "in_progress"));
+    t.write(&format!("tasks/{uuid}/10.json"), &task_json("10", "weird"));
+    t.write(&format!("tasks/{uuid}/3.json"), "{\"id\":");
+    t.write(&format!("tasks/{uuid}/.lock"), "");
+    t.write(
+        &format!("projects/-repo/{uuid}.jsonl"),
+        "{\"type\":\"user\",\"cwd\":\"/repo\",\"slug\":\"brave-otter\"}\n\
+         {\"type\":\"custom-title\",\"customTitle\":\"Renamed\"}\n",
+    );
+    t.write(
+        "projects/-repo/sessions-index.json",
+        &format!(r#"{{"version":1,"entries":[{{"sessionId":"{uuid}","summary":"S","gitBranch":"dev","created":"2026-01-02T03:04:05.006Z"}}]}}"#),
+    );
+    let index = Index::scan(t.layout());
+    let s = index.summary(uuid).unwrap();
+    assert_eq!(s.name, Some("Renamed"));
+    assert_eq!(s.slug, Some("brave-otter"));
+    assert_eq!(s.project, Some("/repo"));
+    assert_eq!(s.description, Some("S"));
+    assert_eq!(s.git_branch, Some("dev"));
+    assert_eq!(s.created_at, Some("2026-01-02T03:04:05.006Z"));
+    assert_eq!(s.task_count, 4);
+    assert_eq!(
+        s.counts,
+        Counts {
+            completed: 1,
+            in_progress: 1,
+            pending: 1
+        }
+    );
+    let ids: Vec<_> = index.tasks(uuid).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(ids, ["1", "2", "10"]);
+}
+
+#[test]
+fn short_folder_names_link_only_to_a_unique_transcript() {
+    let t = Tree::new();
+    t.write("tasks/session-0d9a7c1e/1.json", &task_json("1", "pending"));
+    t.write("tasks/session-abcdef01/1.json", &task_json("1", "pending"));
+    t.write(
+        "projects/-a/0d9a7c1e-0000-4000-8000-000000000000.jsonl",
+        "{\"slug\":\"unique\"}\n",
+    );
+    t.write("projects/-a/abcdef01-0000-4000-8000-000000000001.jsonl", "{\"slug\":\"x\"}\n");
+    t.write("projects/-b/abcdef01-0000-4000-8000-000000000002.jsonl", "{\"slug\":\"y\"}\n");
+    let index = Index::scan(t.layout());
+    assert_eq!(index.summary("session-0d9a7c1e").unwrap().slug, Some("unique"));
+    assert_eq!(index.summary("session-abcdef01").unwrap().slug, None);
+}
+
+#[test]
+fn apply_reports_add_change_unlink_and_folders() {
+    let t = Tree::new();
+    let mut index = Index::scan(t.layout());
+    assert_eq!(index.session_count(), 0, "missing roots are empty, not errors");
+
+    t.write("tasks/s1/1.json", &task_json("1", "pending"));
+    let deltas = index.apply([Change::TaskFile {
+        session: "s1".into(),
+        file: "1.json".into(),
+    }]);
+    assert_eq!(
+        deltas,
+        [
+            Delta::SessionAdded { session: "s1".into() },
+            Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Add }
+        ]
+    );
+
+    t.write("tasks/s1/1.json", &task_json("1", "completed"));
+    let change = Change::TaskFile {
+        session: "s1".into(),
+        file: "1.json".into(),
+    };
+    let deltas = index.apply([change.clone(), change.clone()]);
+    assert_eq!(
+        deltas,
+        [Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Change }]
+    );
+    assert!(index.apply([change.clone()]).is_empty(), "nothing changed on disk");
+    assert_eq!(index.summary("s1").unwrap().counts.completed, 1);
+
+    #[expect(clippy::disallowed_methods, reason = "the test plays Claude Code deleting a task")]
+    fs::remove_file(t.path("tasks/s1/1.json")).unwrap();
+    assert_eq!(
+        index.apply([change]),
+        [Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Unlink }]
+    );
+
+    #[expect(clippy::disallowed_methods, reason = "the test plays Claude Code closing a list")]
+    fs::remove_dir_all(t.path("tasks/s1")).unwrap();
+    assert_eq!(
+        index.apply([Change::SessionDir { session: "s1".into() }]),
+        [Delta::SessionRemoved { session: "s1".into() }]
+    );
+}
+
+#[test]
+fn late_rename_is_metadata_and_reads_only_appended_bytes() {
+    let t = Tree::new();
+    t.write("tasks/u1/1.json", &task_json("1", "pending"));
+    t.write("projects/-r/u1.jsonl", "{\"slug\":\"first\"}\n");
+    let mut index = Index::scan(t.layout());
+    assert_eq!(index.summary("u1").unwrap().name, Some("first"));
+
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(t.path("projects/-r/u1.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"type\":\"custom-title\",\"customTitle\":\"Late\"}\n")
+        .unwrap();
+    let change = Change::Transcript {
+        project: "-r".into(),
+        session: "u1".into(),
+    };
+    assert_eq!(index.apply([change.clone()]), [Delta::Metadata]);
+    assert_eq!(index.summary("u1").unwrap().name, Some("Late"));
+    assert!(index.apply([change]).is_empty());
+}
+
+#[test]
+fn unlinked_transcripts_are_not_read() {
+    let t = Tree::new();
+    t.write("projects/-r/lonely.jsonl", "{\"slug\":\"x\"}\n");
+    let index = Index::scan(t.layout());
+    assert!(index.transcripts["lonely"].cursor.is_none());
+    assert!(Path::new(&index.transcripts["lonely"].path).exists());
+}

@@ -1,0 +1,176 @@
+//! Where Claude Code keeps things, and the pure mapping from a changed path to what it means
+//! for the index. Kept free of I/O so it is tested with plain paths, without a watcher.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The two roots Flow reads. Either may not exist yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub tasks_dir: PathBuf,
+    pub projects_dir: PathBuf,
+}
+
+/// Something on disk that may have changed; the index re-reads exactly that and compares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// An ancestor of a root changed (a root may have appeared or vanished): re-list both.
+    AllRoots,
+    /// The tasks dir itself, or a change we cannot place below it: re-list every session.
+    TasksRoot,
+    /// `tasks/<session>/` appeared, vanished, or its listing changed.
+    SessionDir { session: String },
+    /// `tasks/<session>/<file>.json`.
+    TaskFile { session: String, file: String },
+    /// The projects dir itself: re-list every project.
+    ProjectsRoot,
+    /// `projects/<project>/`: re-list its transcripts and index.
+    ProjectDir { project: String },
+    /// `projects/<project>/<session>.jsonl`.
+    Transcript { project: String, session: String },
+    /// `projects/<project>/sessions-index.json`.
+    SessionsIndex { project: String },
+}
+
+/// Claude Code's own bookkeeping, editor droppings and our own temporary files start with a dot
+/// or end in a temp suffix; none of them is ever data.
+pub fn is_ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.starts_with("#")
+}
+
+/// `3.json` → `3`; `None` for anything that is not a task file name.
+pub fn task_file_stem(name: &str) -> Option<&str> {
+    if is_ignored_name(name) {
+        return None;
+    }
+    name.strip_suffix(".json").filter(|stem| !stem.is_empty())
+}
+
+/// `<uuid>.jsonl` → `<uuid>`; subagent transcripts (`agent-*.jsonl`) are not sessions.
+pub fn transcript_stem(name: &str) -> Option<&str> {
+    if is_ignored_name(name) || name.starts_with("agent-") {
+        return None;
+    }
+    name.strip_suffix(".jsonl").filter(|stem| !stem.is_empty())
+}
+
+pub const SESSIONS_INDEX: &str = "sessions-index.json";
+
+impl Layout {
+    /// Maps a changed path to what must be re-read. A path above a root (a watched ancestor of
+    /// a root that does not exist yet) maps to that root's full re-list.
+    pub fn classify(&self, path: &Path) -> Option<Change> {
+        if let Some(parts) = relative_names(&self.tasks_dir, path) {
+            return match parts.as_slice() {
+                [] => Some(Change::TasksRoot),
+                [session] if !is_ignored_name(session) => Some(Change::SessionDir {
+                    session: session.clone(),
+                }),
+                [session, file] if !is_ignored_name(session) => {
+                    task_file_stem(file).map(|_| Change::TaskFile {
+                        session: session.clone(),
+                        file: file.clone(),
+                    })
+                }
+                _ => None,
+            };
+        }
+        if let Some(parts) = relative_names(&self.projects_dir, path) {
+            return match parts.as_slice() {
+                [] => Some(Change::ProjectsRoot),
+                [project] if !is_ignored_name(project) => Some(Change::ProjectDir {
+                    project: project.clone(),
+                }),
+                [project, file] if file == SESSIONS_INDEX => Some(Change::SessionsIndex {
+                    project: project.clone(),
+                }),
+                [project, file] => transcript_stem(file).map(|stem| Change::Transcript {
+                    project: project.clone(),
+                    session: stem.to_owned(),
+                }),
+                _ => None,
+            };
+        }
+        if self.tasks_dir.starts_with(path) || self.projects_dir.starts_with(path) {
+            return Some(Change::AllRoots);
+        }
+        None
+    }
+}
+
+/// The normal components of `path` below `root`, as UTF-8 names; `None` if `path` is not below
+/// `root` or a component is not plain UTF-8 (no id of ours can name it).
+fn relative_names(root: &Path, path: &Path) -> Option<Vec<String>> {
+    let rest = path.strip_prefix(root).ok()?;
+    rest.components()
+        .map(|c| match c {
+            Component::Normal(name) => name.to_str().map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout {
+            tasks_dir: "/c/tasks".into(),
+            projects_dir: "/c/projects".into(),
+        }
+    }
+
+    fn check(path: &str, expect: Option<Change>) {
+        assert_eq!(layout().classify(Path::new(path)), expect, "{path}");
+    }
+
+    #[test]
+    fn classifies_task_paths() {
+        let s = || "abc".to_owned();
+        check("/c/tasks", Some(Change::TasksRoot));
+        check("/c/tasks/abc", Some(Change::SessionDir { session: s() }));
+        check(
+            "/c/tasks/abc/3.json",
+            Some(Change::TaskFile { session: s(), file: "3.json".into() }),
+        );
+        check("/c/tasks/abc/.lock", None);
+        check("/c/tasks/abc/.highwatermark", None);
+        check("/c/tasks/abc/.3.json.swp", None);
+        check("/c/tasks/abc/3.json~", None);
+        check("/c/tasks/abc/.flow-x.tmp", None);
+        check("/c/tasks/abc/3.json.tmp", None);
+        check("/c/tasks/abc/notes.txt", None);
+        check("/c/tasks/abc/deep/3.json", None);
+        check("/c/tasks/.hidden", None);
+    }
+
+    #[test]
+    fn classifies_project_paths() {
+        let p = || "-repo".to_owned();
+        check("/c/projects", Some(Change::ProjectsRoot));
+        check("/c/projects/-repo", Some(Change::ProjectDir { project: p() }));
+        check(
+            "/c/projects/-repo/u1.jsonl",
+            Some(Change::Transcript { project: p(), session: "u1".into() }),
+        );
+        check(
+            "/c/projects/-repo/sessions-index.json",
+            Some(Change::SessionsIndex { project: p() }),
+        );
+        check("/c/projects/-repo/agent-1.jsonl", None);
+        check("/c/projects/-repo/u1/subagents/agent-2.jsonl", None);
+        check("/c/projects/-repo/u1/subagents", None);
+    }
+
+    #[test]
+    fn ancestors_of_missing_roots_trigger_a_relist() {
+        check("/c", Some(Change::AllRoots));
+        check("/", Some(Change::AllRoots));
+        check("/elsewhere/x", None);
+    }
+}
