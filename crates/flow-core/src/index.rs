@@ -28,9 +28,17 @@ pub enum FileEvent {
 /// One visible change, produced by [`Index::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delta {
-    SessionAdded { session: String },
-    SessionRemoved { session: String },
-    Task { session: String, file: String, event: FileEvent },
+    SessionAdded {
+        session: String,
+    },
+    SessionRemoved {
+        session: String,
+    },
+    Task {
+        session: String,
+        file: String,
+        event: FileEvent,
+    },
     /// A session's name, project or enrichment changed.
     Metadata,
 }
@@ -320,9 +328,10 @@ impl Index {
             }
         };
         if event != FileEvent::Change
-            && let Ok(m) = fs::metadata(&dir) {
-                entry.dir_modified = m.modified().unwrap_or(entry.dir_modified);
-            }
+            && let Ok(m) = fs::metadata(&dir)
+        {
+            entry.dir_modified = m.modified().unwrap_or(entry.dir_modified);
+        }
         entry.refresh_cache();
         deltas.push(Delta::Task {
             session: session.to_owned(),
@@ -355,10 +364,9 @@ impl Index {
         let dir = self.layout.projects_dir.join(project);
         let mut stems = BTreeSet::new();
         for (name, is_dir) in list_dir(&dir) {
-            if !is_dir
-                && let Some(stem) = transcript_stem(&name) {
-                    stems.insert(stem.to_owned());
-                }
+            if !is_dir && let Some(stem) = transcript_stem(&name) {
+                stems.insert(stem.to_owned());
+            }
         }
         let gone: Vec<String> = self
             .transcripts
@@ -375,27 +383,35 @@ impl Index {
 
     /// Returns whether a linked session's metadata changed.
     fn refresh_transcript(&mut self, project: &str, stem: &str) -> bool {
-        let path = self.layout.projects_dir.join(project).join(format!("{stem}.jsonl"));
+        let path = self
+            .layout
+            .projects_dir
+            .join(project)
+            .join(format!("{stem}.jsonl"));
         let exists = fs::metadata(&path).is_ok_and(|m| m.is_file());
         let before = self.linked_folders_meta(stem);
         if !exists {
             // The transcript may have moved to another project folder; only drop our record
             // of it if it is the one that vanished.
-            if self.transcripts.get(stem).is_some_and(|t| t.project == project) {
+            if self
+                .transcripts
+                .get(stem)
+                .is_some_and(|t| t.project == project)
+            {
                 self.transcripts.remove(stem);
                 if let Some(set) = self.by_prefix.get_mut(prefix8(stem)) {
                     set.remove(stem);
                 }
             }
         } else {
-            let entry = self
-                .transcripts
-                .entry(stem.to_owned())
-                .or_insert_with(|| TranscriptEntry {
-                    project: project.to_owned(),
-                    path: path.clone(),
-                    cursor: None,
-                });
+            let entry =
+                self.transcripts
+                    .entry(stem.to_owned())
+                    .or_insert_with(|| TranscriptEntry {
+                        project: project.to_owned(),
+                        path: path.clone(),
+                        cursor: None,
+                    });
             if entry.path != path {
                 entry.project = project.to_owned();
                 entry.path = path;
@@ -443,7 +459,9 @@ impl Index {
     /// Whether a task folder would show this transcript's metadata.
     fn is_linked(&self, stem: &str) -> bool {
         self.sessions.contains_key(stem)
-            || self.sessions.contains_key(&format!("session-{}", prefix8(stem)))
+            || self
+                .sessions
+                .contains_key(&format!("session-{}", prefix8(stem)))
     }
 
     /// The metadata of every folder `stem` could name, for before/after comparison.
@@ -505,7 +523,9 @@ impl Index {
     pub fn summary<'a>(&'a self, id: &'a str) -> Option<SessionSummary<'a>> {
         let (id, entry) = self.sessions.get_key_value(id)?;
         let meta = self.meta_of(id);
-        let enrich = self.index_entries.get(self.transcript_for(id).unwrap_or(id));
+        let enrich = self
+            .index_entries
+            .get(self.transcript_for(id).unwrap_or(id));
         let slug = meta.slug.as_deref();
         Some(SessionSummary {
             id,

@@ -136,7 +136,10 @@ mod tests {
         check("/c/tasks/abc", Some(Change::SessionDir { session: s() }));
         check(
             "/c/tasks/abc/3.json",
-            Some(Change::TaskFile { session: s(), file: "3.json".into() }),
+            Some(Change::TaskFile {
+                session: s(),
+                file: "3.json".into(),
+            }),
         );
         check("/c/tasks/abc/.lock", None);
         check("/c/tasks/abc/.highwatermark", None);
@@ -153,10 +156,16 @@ mod tests {
     fn classifies_project_paths() {
         let p = || "-repo".to_owned();
         check("/c/projects", Some(Change::ProjectsRoot));
-        check("/c/projects/-repo", Some(Change::ProjectDir { project: p() }));
+        check(
+            "/c/projects/-repo",
+            Some(Change::ProjectDir { project: p() }),
+        );
         check(
             "/c/projects/-repo/u1.jsonl",
-            Some(Change::Transcript { project: p(), session: "u1".into() }),
+            Some(Change::Transcript {
+                project: p(),
+                session: "u1".into(),
+            }),
         );
         check(
             "/c/projects/-repo/sessions-index.json",

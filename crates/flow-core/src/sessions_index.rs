@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].1.description.as_deref(), Some("Sum"));
         assert_eq!(got[0].1.git_branch.as_deref(), Some("main"));
-        assert_eq!(got[0].1.created.as_deref(), Some("2026-01-03T10:00:00.000Z"));
+        assert_eq!(
+            got[0].1.created.as_deref(),
+            Some("2026-01-03T10:00:00.000Z")
+        );
         assert_eq!(got[1].1.description.as_deref(), Some("Desc"));
         assert_eq!(got[2].1, IndexEntry::default());
     }

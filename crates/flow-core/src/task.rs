@@ -116,9 +116,18 @@ mod tests {
     fn malformed_files_are_errors_not_panics() {
         assert!(matches!(Task::parse(b""), Err(TaskParseError::Empty)));
         assert!(matches!(Task::parse(b"  \n"), Err(TaskParseError::Empty)));
-        assert!(matches!(Task::parse(b"{\"id\":"), Err(TaskParseError::Json(_))));
-        assert!(matches!(Task::parse(b"[1]"), Err(TaskParseError::NotAnObject)));
-        assert!(matches!(Task::parse(b"\"x\""), Err(TaskParseError::NotAnObject)));
+        assert!(matches!(
+            Task::parse(b"{\"id\":"),
+            Err(TaskParseError::Json(_))
+        ));
+        assert!(matches!(
+            Task::parse(b"[1]"),
+            Err(TaskParseError::NotAnObject)
+        ));
+        assert!(matches!(
+            Task::parse(b"\"x\""),
+            Err(TaskParseError::NotAnObject)
+        ));
     }
 
     #[test]

@@ -115,10 +115,11 @@ impl TranscriptCursor {
             self.meta.cwd = probe.cwd.filter(|s| !s.is_empty());
         }
         if probe.kind.as_deref() == Some("custom-title")
-            && let Some(title) = probe.custom_title {
-                let title = title.trim();
-                self.meta.custom_title = (!title.is_empty()).then(|| title.to_owned());
-            }
+            && let Some(title) = probe.custom_title
+        {
+            let title = title.trim();
+            self.meta.custom_title = (!title.is_empty()).then(|| title.to_owned());
+        }
     }
 }
 
@@ -141,9 +142,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
         let big = "x".repeat(100_000);
-        append(&path, &format!("{{\"type\":\"summary\",\"text\":\"{big}\"}}\n"));
-        append(&path, "{\"type\":\"user\",\"cwd\":\"/repo\",\"slug\":\"brave-otter\"}\n");
-        append(&path, "{\"type\":\"user\",\"cwd\":\"/other\",\"slug\":\"later\"}\n");
+        append(
+            &path,
+            &format!("{{\"type\":\"summary\",\"text\":\"{big}\"}}\n"),
+        );
+        append(
+            &path,
+            "{\"type\":\"user\",\"cwd\":\"/repo\",\"slug\":\"brave-otter\"}\n",
+        );
+        append(
+            &path,
+            "{\"type\":\"user\",\"cwd\":\"/other\",\"slug\":\"later\"}\n",
+        );
         let mut cursor = TranscriptCursor::default();
         assert!(cursor.read_new(&path).unwrap());
         assert_eq!(cursor.meta.slug.as_deref(), Some("brave-otter"));
@@ -154,7 +164,10 @@ mod tests {
         // A rename written in two pieces: nothing until its line is complete.
         append(&path, "{\"type\":\"custom-title\",\"custom");
         assert!(!cursor.read_new(&path).unwrap());
-        append(&path, "Title\":\"First\"}\n{\"type\":\"custom-title\",\"customTitle\":\"Final\"}\n");
+        append(
+            &path,
+            "Title\":\"First\"}\n{\"type\":\"custom-title\",\"customTitle\":\"Final\"}\n",
+        );
         assert!(cursor.read_new(&path).unwrap());
         assert_eq!(cursor.meta.custom_title.as_deref(), Some("Final"));
     }
@@ -163,7 +176,10 @@ mod tests {
     fn truncated_file_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
-        append(&path, "{\"slug\":\"one\",\"pad\":\"aaaaaaaaaaaaaaaaaaaa\"}\n");
+        append(
+            &path,
+            "{\"slug\":\"one\",\"pad\":\"aaaaaaaaaaaaaaaaaaaa\"}\n",
+        );
         let mut cursor = TranscriptCursor::default();
         cursor.read_new(&path).unwrap();
         std::fs::File::create(&path).unwrap();
@@ -176,7 +192,10 @@ mod tests {
     fn garbage_lines_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
-        append(&path, "not json \"slug\"\n{\"slug\":7}\n\n{\"slug\":\"ok\"}\n");
+        append(
+            &path,
+            "not json \"slug\"\n{\"slug\":7}\n\n{\"slug\":\"ok\"}\n",
+        );
         let mut cursor = TranscriptCursor::default();
         cursor.read_new(&path).unwrap();
         // FIXME-free note: `{"slug":7}` fails to parse as a string and is skipped entirely.

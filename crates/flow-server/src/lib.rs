@@ -1,1 +1,17 @@
-//! placeholder
+//! Flow's server: the JSON API and web UI over one in-memory index of the Claude dir
+//! (contract.md). Embeddable: build a [`Config`], then call [`run_server`], or bind a listener
+//! yourself and call [`run`], or mount [`build_router`] in your own axum app.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod assets;
+mod error;
+mod extract;
+mod routes;
+mod server;
+mod state;
+mod views;
+
+pub use flow_core::Config;
+pub use routes::build_router;
+pub use server::{ServerError, bind, run, run_server};
+pub use state::AppState;

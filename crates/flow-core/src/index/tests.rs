@@ -31,15 +31,23 @@ impl Tree {
 }
 
 fn task_json(id: &str, status: &str) -> String {
-    format!(r#"{{"id":"{id}","subject":"Task {id}","status":"{status}","blocks":[],"blockedBy":[]}}"#)
+    format!(
+        r#"{{"id":"{id}","subject":"Task {id}","status":"{status}","blocks":[],"blockedBy":[]}}"#
+    )
 }
 
 #[test]
 fn scan_reads_sessions_tasks_and_metadata() {
     let t = Tree::new();
     let uuid = "0d9a7c1e-4b5f-4a3e-9c1d-2f6e8b7a9c10";
-    t.write(&format!("tasks/{uuid}/1.json"), &task_json("1", "completed"));
-    t.write(&format!("tasks/{uuid}/2.json"), &task_json("2", "in_progress"));
+    t.write(
+        &format!("tasks/{uuid}/1.json"),
+        &task_json("1", "completed"),
+    );
+    t.write(
+        &format!("tasks/{uuid}/2.json"),
+        &task_json("2", "in_progress"),
+    );
     t.write(&format!("tasks/{uuid}/10.json"), &task_json("10", "weird"));
     t.write(&format!("tasks/{uuid}/3.json"), "{\"id\":");
     t.write(&format!("tasks/{uuid}/.lock"), "");
@@ -82,10 +90,19 @@ fn short_folder_names_link_only_to_a_unique_transcript() {
         "projects/-a/0d9a7c1e-0000-4000-8000-000000000000.jsonl",
         "{\"slug\":\"unique\"}\n",
     );
-    t.write("projects/-a/abcdef01-0000-4000-8000-000000000001.jsonl", "{\"slug\":\"x\"}\n");
-    t.write("projects/-b/abcdef01-0000-4000-8000-000000000002.jsonl", "{\"slug\":\"y\"}\n");
+    t.write(
+        "projects/-a/abcdef01-0000-4000-8000-000000000001.jsonl",
+        "{\"slug\":\"x\"}\n",
+    );
+    t.write(
+        "projects/-b/abcdef01-0000-4000-8000-000000000002.jsonl",
+        "{\"slug\":\"y\"}\n",
+    );
     let index = Index::scan(t.layout());
-    assert_eq!(index.summary("session-0d9a7c1e").unwrap().slug, Some("unique"));
+    assert_eq!(
+        index.summary("session-0d9a7c1e").unwrap().slug,
+        Some("unique")
+    );
     assert_eq!(index.summary("session-abcdef01").unwrap().slug, None);
 }
 
@@ -93,7 +110,11 @@ fn short_folder_names_link_only_to_a_unique_transcript() {
 fn apply_reports_add_change_unlink_and_folders() {
     let t = Tree::new();
     let mut index = Index::scan(t.layout());
-    assert_eq!(index.session_count(), 0, "missing roots are empty, not errors");
+    assert_eq!(
+        index.session_count(),
+        0,
+        "missing roots are empty, not errors"
+    );
 
     t.write("tasks/s1/1.json", &task_json("1", "pending"));
     let deltas = index.apply([Change::TaskFile {
@@ -103,8 +124,14 @@ fn apply_reports_add_change_unlink_and_folders() {
     assert_eq!(
         deltas,
         [
-            Delta::SessionAdded { session: "s1".into() },
-            Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Add }
+            Delta::SessionAdded {
+                session: "s1".into()
+            },
+            Delta::Task {
+                session: "s1".into(),
+                file: "1.json".into(),
+                event: FileEvent::Add
+            }
         ]
     );
 
@@ -116,23 +143,44 @@ fn apply_reports_add_change_unlink_and_folders() {
     let deltas = index.apply([change.clone(), change.clone()]);
     assert_eq!(
         deltas,
-        [Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Change }]
+        [Delta::Task {
+            session: "s1".into(),
+            file: "1.json".into(),
+            event: FileEvent::Change
+        }]
     );
-    assert!(index.apply([change.clone()]).is_empty(), "nothing changed on disk");
+    assert!(
+        index.apply([change.clone()]).is_empty(),
+        "nothing changed on disk"
+    );
     assert_eq!(index.summary("s1").unwrap().counts.completed, 1);
 
-    #[expect(clippy::disallowed_methods, reason = "the test plays Claude Code deleting a task")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test plays Claude Code deleting a task"
+    )]
     fs::remove_file(t.path("tasks/s1/1.json")).unwrap();
     assert_eq!(
         index.apply([change]),
-        [Delta::Task { session: "s1".into(), file: "1.json".into(), event: FileEvent::Unlink }]
+        [Delta::Task {
+            session: "s1".into(),
+            file: "1.json".into(),
+            event: FileEvent::Unlink
+        }]
     );
 
-    #[expect(clippy::disallowed_methods, reason = "the test plays Claude Code closing a list")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test plays Claude Code closing a list"
+    )]
     fs::remove_dir_all(t.path("tasks/s1")).unwrap();
     assert_eq!(
-        index.apply([Change::SessionDir { session: "s1".into() }]),
-        [Delta::SessionRemoved { session: "s1".into() }]
+        index.apply([Change::SessionDir {
+            session: "s1".into()
+        }]),
+        [Delta::SessionRemoved {
+            session: "s1".into()
+        }]
     );
 }
 
@@ -148,8 +196,11 @@ fn late_rename_is_metadata_and_reads_only_appended_bytes() {
         .append(true)
         .open(t.path("projects/-r/u1.jsonl"))
         .unwrap();
-    std::io::Write::write_all(&mut f, b"{\"type\":\"custom-title\",\"customTitle\":\"Late\"}\n")
-        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"{\"type\":\"custom-title\",\"customTitle\":\"Late\"}\n",
+    )
+    .unwrap();
     let change = Change::Transcript {
         project: "-r".into(),
         session: "u1".into(),

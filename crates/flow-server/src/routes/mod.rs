@@ -1,0 +1,49 @@
+//! The route table: every path Flow answers, in one place (contract §3).
+
+mod health;
+mod sessions;
+mod tasks;
+
+use axum::Router;
+use axum::http::{HeaderValue, Uri, header};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Request bodies above this are refused with 413 (contract §3).
+pub(crate) const BODY_LIMIT: usize = 1 << 20;
+
+pub fn build_router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health::health))
+        .route("/sessions", get(sessions::list_sessions))
+        .route("/sessions/{session_id}", get(sessions::get_session))
+        .route("/tasks/all", get(tasks::list_all_tasks))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .nest("/api", api)
+        .fallback(crate::assets::serve)
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Unknown `/api` paths are 404, except that a path smuggling a dot segment, separator or NUL
+/// in a segment is refused as malformed (400) before anything could act on it.
+async fn api_not_found(uri: Uri) -> ApiError {
+    let hostile = uri.path().split('/').any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        matches!(&*decoded, "." | "..") || decoded.contains(['/', '\\', '\0'])
+    });
+    if hostile {
+        ApiError::BadRequest("Invalid path".into())
+    } else {
+        ApiError::RouteNotFound
+    }
+}

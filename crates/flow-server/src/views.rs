@@ -1,0 +1,85 @@
+//! Wire shapes of sessions and tasks (contract §3), converted by hand from the index's types so
+//! only this crate knows the JSON field names.
+
+use flow_core::time::rfc3339_millis;
+use flow_core::{SessionSummary, TaskRecord};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionView<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub slug: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub git_branch: Option<&'a str>,
+    pub task_count: usize,
+    pub completed: usize,
+    pub in_progress: usize,
+    pub pending: usize,
+    pub created_at: Option<&'a str>,
+    pub modified_at: String,
+}
+
+impl<'a> From<SessionSummary<'a>> for SessionView<'a> {
+    fn from(s: SessionSummary<'a>) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            slug: s.slug,
+            project: s.project,
+            description: s.description,
+            git_branch: s.git_branch,
+            task_count: s.task_count,
+            completed: s.counts.completed,
+            in_progress: s.counts.in_progress,
+            pending: s.counts.pending,
+            created_at: s.created_at,
+            modified_at: rfc3339_millis(s.modified_at),
+        }
+    }
+}
+
+/// Which session a task belongs to, for the cross-session listing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TaskOwner<'a> {
+    pub session_id: &'a str,
+    pub session_name: Option<&'a str>,
+    pub project: Option<&'a str>,
+}
+
+/// A task exactly as stored, every field in file order, plus the fields Flow adds. An added
+/// field replaces a stored one of the same name, so no key is ever written twice.
+#[derive(Debug)]
+pub(crate) struct TaskView<'a> {
+    pub record: TaskRecord<'a>,
+    pub owner: Option<TaskOwner<'a>>,
+}
+
+impl Serialize for TaskView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const ADDED: [&str; 5] = [
+            "createdAt",
+            "updatedAt",
+            "sessionId",
+            "sessionName",
+            "project",
+        ];
+        let added = if self.owner.is_some() { 5 } else { 2 };
+        let mut map = s.serialize_map(None)?;
+        for (key, value) in &self.record.task.fields {
+            if !ADDED[..added].contains(&key.as_str()) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.serialize_entry("createdAt", &rfc3339_millis(self.record.created))?;
+        map.serialize_entry("updatedAt", &rfc3339_millis(self.record.modified))?;
+        if let Some(owner) = self.owner {
+            map.serialize_entry("sessionId", owner.session_id)?;
+            map.serialize_entry("sessionName", &owner.session_name)?;
+            map.serialize_entry("project", &owner.project)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,190 @@
+//! The test harness: a real Claude-dir tree on disk, the real server on an ephemeral port, and
+//! raw-TCP requests for paths that HTTP clients would normalise.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use flow_server::Config;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+/// A temporary `~/.claude`, written the way Claude Code writes it.
+pub struct ClaudeTree {
+    dir: tempfile::TempDir,
+}
+
+impl ClaudeTree {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `rel` whole (creating folders), as a plain non-atomic write: the way an agent's
+    /// tool may write, so the server must cope with what it sees.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "fixtures write the tree directly"
+    )]
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> &Self {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+        self
+    }
+
+    pub fn append(&self, rel: &str, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path(rel))
+            .expect("open for append");
+        f.write_all(text.as_bytes()).expect("append");
+    }
+
+    pub fn mkdir(&self, rel: &str) -> &Self {
+        std::fs::create_dir_all(self.path(rel)).expect("mkdir");
+        self
+    }
+
+    /// A task file with Claude Code's 2-space formatting.
+    pub fn task(&self, session: &str, task: Value) -> &Self {
+        let id = task["id"].as_str().expect("task id").to_owned();
+        let text = serde_json::to_string_pretty(&task).expect("json");
+        self.write(&format!("tasks/{session}/{id}.json"), text)
+    }
+
+    /// A transcript made of the given JSON lines.
+    pub fn transcript(&self, project: &str, session: &str, lines: &[Value]) -> &Self {
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        self.write(&format!("projects/{project}/{session}.jsonl"), text)
+    }
+
+    /// Sets a file's modification time, so "newest first" orders are deterministic.
+    pub fn touch(&self, rel: &str, secs_since_epoch: u64) {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs_since_epoch);
+        // Read-only is enough for the owner to set times, and also opens folders.
+        let f = std::fs::File::open(self.path(rel)).expect("open");
+        f.set_modified(t).expect("set mtime");
+    }
+}
+
+/// A running server over a tree it owns (so the tree outlives it); stopped when dropped.
+pub struct TestServer {
+    pub tree: ClaudeTree,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(tree: ClaudeTree) -> Self {
+        let config = Config::for_claude_dir(tree.root());
+        Self::start_with(tree, config).await
+    }
+
+    pub async fn start_with(tree: ClaudeTree, config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(flow_server_run(config, listener, shutdown.clone()));
+        Self {
+            tree,
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET that must answer `status` with a JSON body.
+    pub async fn get_json(&self, path: &str, status: u16) -> Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status().as_u16(), status, "GET {path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json",
+            "GET {path}"
+        );
+        assert_eq!(res.headers()["cache-control"], "no-store", "GET {path}");
+        res.json().await.expect("json body")
+    }
+
+    /// Sends `request_line` verbatim over TCP, so dot segments and encodings reach the server
+    /// exactly as written. Returns the status code and body.
+    pub async fn raw(&self, method: &str, target: &str) -> (u16, String) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            self.addr
+        );
+        stream.write_all(req.as_bytes()).await.expect("send");
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await.expect("read");
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Stops the server and waits until it has fully exited.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task");
+        }
+    }
+}
+
+async fn flow_server_run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    token: CancellationToken,
+) {
+    flow_server::run(config, listener, token)
+        .await
+        .expect("server failed");
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,0 +1,29 @@
+//! `GET /api/tasks/all` (contract §3).
+
+use serde_json::json;
+
+use crate::sessions::{A, B, board};
+use crate::support::TestServer;
+
+#[tokio::test]
+async fn all_tasks_carry_their_session_newest_session_first() {
+    let server = TestServer::start(board()).await;
+    let all = server.get_json("/api/tasks/all", 200).await;
+    let all = all.as_array().unwrap();
+    let keys: Vec<_> = all
+        .iter()
+        .map(|t| (t["sessionId"].as_str().unwrap(), t["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(keys, [(A, "1"), (A, "2"), (A, "10"), (A, "11"), (B, "1")]);
+    assert_eq!(all[0]["sessionName"], "Final name");
+    assert_eq!(all[0]["project"], "/home/dev/app");
+    assert_eq!(all[4]["sessionName"], "quiet-heron");
+    assert_eq!(all[4]["project"], "/home/dev/lib");
+    assert_eq!(all[2]["zeta"], json!({"kept":[1,2,3]}));
+    for task in all {
+        assert!(
+            task["createdAt"].is_string() && task["updatedAt"].is_string(),
+            "{task}"
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! Command line and environment → [`Config`]. Environment variables are read once, into
+//! [`Env`], so the precedence rules are a pure function that unit tests can check.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use flow_core::Config;
+use flow_core::config::{DEFAULT_PORT, DEFAULT_PORT_FALLBACKS, expand_tilde};
+
+/// Flow: a live Kanban board for AI coding agents.
+///
+/// Reads the task lists Claude Code writes under ~/.claude and serves them as a web board,
+/// a JSON API and a live event stream.
+#[derive(Debug, Parser)]
+#[command(name = "flow", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the board server (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ServeArgs {
+    /// Port to listen on [env: PORT] [default: 3456, or the next free of 3457-3465].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to bind [env: HOST] [default: 127.0.0.1]. Anything but loopback exposes the
+    /// board to other machines.
+    #[arg(long)]
+    host: Option<IpAddr>,
+    /// Claude Code directory, `~` expanded [env: CLAUDE_DIR, else CLAUDE_CONFIG_DIR]
+    /// [default: ~/.claude].
+    #[arg(long, value_name = "PATH")]
+    dir: Option<String>,
+    /// Task lists directory [env: TASKS_DIR] [default: <dir>/tasks].
+    #[arg(long, value_name = "PATH")]
+    tasks_dir: Option<String>,
+    /// Transcripts directory [env: PROJECTS_DIR] [default: <dir>/projects].
+    #[arg(long, value_name = "PATH")]
+    projects_dir: Option<String>,
+    /// Serve this web UI directory instead of the embedded one [env: PUBLIC_DIR].
+    #[arg(long, value_name = "PATH")]
+    public_dir: Option<String>,
+    /// Open the board in the default browser once listening [env: OPEN_BROWSER=true].
+    #[arg(long)]
+    open: bool,
+}
+
+/// The environment variables Flow reads, captured once.
+#[derive(Debug, Default)]
+pub(crate) struct Env {
+    pub(crate) port: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) claude_dir: Option<String>,
+    pub(crate) claude_config_dir: Option<String>,
+    pub(crate) tasks_dir: Option<String>,
+    pub(crate) projects_dir: Option<String>,
+    pub(crate) public_dir: Option<String>,
+    pub(crate) open_browser: Option<String>,
+    pub(crate) home: Option<PathBuf>,
+}
+
+impl Env {
+    pub(crate) fn from_process() -> Self {
+        // An empty variable is treated as unset, as shells users write `PORT= flow` expect.
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            port: var("PORT"),
+            host: var("HOST"),
+            claude_dir: var("CLAUDE_DIR"),
+            claude_config_dir: var("CLAUDE_CONFIG_DIR"),
+            tasks_dir: var("TASKS_DIR"),
+            projects_dir: var("PROJECTS_DIR"),
+            public_dir: var("PUBLIC_DIR"),
+            open_browser: var("OPEN_BROWSER"),
+            home: dirs::home_dir(),
+        }
+    }
+}
+
+impl ServeArgs {
+    pub(crate) fn into_config(self, env: &Env) -> anyhow::Result<Config> {
+        let home = env.home.as_deref();
+        let path = |raw: &str| absolute(expand_tilde(raw, home));
+
+        let (port, port_fallbacks) = match (self.port, env.port.as_deref()) {
+            (Some(port), _) => (port, 0),
+            (None, Some(raw)) => (
+                raw.parse()
+                    .with_context(|| format!("PORT must be a port number, got `{raw}`"))?,
+                0,
+            ),
+            (None, None) => (DEFAULT_PORT, DEFAULT_PORT_FALLBACKS),
+        };
+        let host = match (self.host, env.host.as_deref()) {
+            (Some(host), _) => host,
+            (None, Some(raw)) => raw
+                .parse()
+                .with_context(|| format!("HOST must be an IP address, got `{raw}`"))?,
+            (None, None) => IpAddr::from([127, 0, 0, 1]),
+        };
+        let claude_dir = match self
+            .dir
+            .as_deref()
+            .or(env.claude_dir.as_deref())
+            .or(env.claude_config_dir.as_deref())
+        {
+            Some(raw) => path(raw),
+            None => match home {
+                Some(home) => home.join(".claude"),
+                None => bail!("cannot find the home directory; pass --dir or set CLAUDE_DIR"),
+            },
+        };
+        let mut config = Config::for_claude_dir(claude_dir);
+        config.host = host;
+        config.port = port;
+        config.port_fallbacks = port_fallbacks;
+        if let Some(raw) = self.tasks_dir.as_deref().or(env.tasks_dir.as_deref()) {
+            config.tasks_dir = path(raw);
+        }
+        if let Some(raw) = self.projects_dir.as_deref().or(env.projects_dir.as_deref()) {
+            config.projects_dir = path(raw);
+        }
+        config.public_dir = self
+            .public_dir
+            .as_deref()
+            .or(env.public_dir.as_deref())
+            .map(path);
+        config.open_browser = self.open
+            || env
+                .open_browser
+                .as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        Ok(config)
+    }
+}
+
+/// Relative paths are taken from the current directory once, so the config never depends on
+/// where the process later runs.
+fn absolute(path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        return path;
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(&path))
+        .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str], env: Env) -> Config {
+        let cli = Cli::try_parse_from(std::iter::once("flow").chain(args.iter().copied())).unwrap();
+        let serve = match cli.command {
+            Some(Command::Serve(a)) => a,
+            None => cli.serve,
+        };
+        serve.into_config(&env).unwrap()
+    }
+
+    fn home() -> Env {
+        Env {
+            home: Some("/home/dev".into()),
+            ..Env::default()
+        }
+    }
+
+    #[test]
+    fn defaults_serve_home_claude_on_loopback() {
+        let c = config(&[], home());
+        assert_eq!(c.claude_dir, PathBuf::from("/home/dev/.claude"));
+        assert_eq!(c.tasks_dir, PathBuf::from("/home/dev/.claude/tasks"));
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        assert_eq!((c.port, c.port_fallbacks), (3456, 9));
+        assert!(!c.open_browser);
+        assert_eq!(c.public_dir, None);
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_defaults() {
+        let env = Env {
+            port: Some("4000".into()),
+            claude_dir: Some("~/env-claude".into()),
+            claude_config_dir: Some("/ignored".into()),
+            tasks_dir: Some("/env/tasks".into()),
+            open_browser: Some("true".into()),
+            ..home()
+        };
+        let c = config(&["serve", "--port", "5000", "--tasks-dir", "~/t"], env);
+        assert_eq!((c.port, c.port_fallbacks), (5000, 0));
+        assert_eq!(c.claude_dir, PathBuf::from("/home/dev/env-claude"));
+        assert_eq!(c.tasks_dir, PathBuf::from("/home/dev/t"));
+        assert_eq!(
+            c.projects_dir,
+            PathBuf::from("/home/dev/env-claude/projects")
+        );
+        assert!(c.open_browser);
+
+        let env = Env {
+            port: Some("4000".into()),
+            ..home()
+        };
+        assert_eq!(
+            config(&[], env).port_fallbacks,
+            0,
+            "an explicit env port does not wander"
+        );
+    }
+
+    #[test]
+    fn claude_config_dir_is_the_fallback() {
+        let env = Env {
+            claude_config_dir: Some("/cfg".into()),
+            ..home()
+        };
+        assert_eq!(config(&[], env).claude_dir, PathBuf::from("/cfg"));
+    }
+
+    #[test]
+    fn bad_environment_is_a_clear_error() {
+        let env = Env {
+            port: Some("http".into()),
+            ..home()
+        };
+        let err = Cli::try_parse_from(["flow"])
+            .unwrap()
+            .serve
+            .into_config(&env)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("PORT must be a port number"),
+            "{err}"
+        );
+    }
+}
