@@ -184,7 +184,7 @@ impl Index {
 
     /// Re-reads what `changes` name and returns what visibly changed, in order. Projects are
     /// processed before task folders, so a folder added in the same batch as its transcript
-    /// is named at once.
+    /// is named at once; otherwise changes keep their order, and a repeat is dropped.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Vec<Delta> {
         let mut changes: Vec<Change> = changes.into_iter().collect();
         changes.sort_by_key(|c| match c {
@@ -194,7 +194,8 @@ impl Index {
             Change::TasksRoot | Change::SessionDir { .. } => 3,
             Change::TaskFile { .. } => 4,
         });
-        changes.dedup();
+        let mut seen = std::collections::HashSet::new();
+        changes.retain(|c| seen.insert(c.clone()));
         let mut deltas = Vec::new();
         let mut metadata = false;
         for change in changes {
@@ -224,6 +225,37 @@ impl Index {
             deltas.push(Delta::Metadata);
         }
         deltas
+    }
+
+    /// The changes that together re-check everything (every session folder and project, on
+    /// disk or known), so a caller can apply them in small batches instead of one long pass.
+    pub fn reconcile_plan(&self) -> Vec<Change> {
+        let mut sessions: BTreeSet<String> = self.sessions.keys().cloned().collect();
+        sessions.extend(
+            list_dir(&self.layout.tasks_dir)
+                .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
+                .map(|(name, _)| name),
+        );
+        let mut projects: BTreeSet<String> = self
+            .transcripts
+            .values()
+            .map(|t| t.project.clone())
+            .collect();
+        projects.extend(self.index_files.keys().cloned());
+        projects.extend(
+            list_dir(&self.layout.projects_dir)
+                .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
+                .map(|(name, _)| name),
+        );
+        projects
+            .into_iter()
+            .map(|project| Change::ProjectDir { project })
+            .chain(
+                sessions
+                    .into_iter()
+                    .map(|session| Change::SessionDir { session }),
+            )
+            .collect()
     }
 
     // ----- task folders -------------------------------------------------------------------

@@ -5,11 +5,17 @@
 
 mod assets;
 mod error;
+mod events;
 mod extract;
+mod hub;
+mod live;
 mod routes;
 mod server;
+mod sse;
 mod state;
 mod views;
+mod watcher;
+mod ws;
 
 pub use flow_core::Config;
 pub use routes::build_router;

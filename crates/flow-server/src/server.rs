@@ -61,9 +61,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let state = tokio::task::spawn_blocking(move || AppState::new(config))
-        .await
-        .map_err(io::Error::other)?;
+    let state = AppState::start(config, shutdown.clone()).await?;
     let app = build_router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())

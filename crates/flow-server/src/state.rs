@@ -1,39 +1,63 @@
-//! What every handler shares. Cheap to clone: every field is behind an `Arc`.
+//! What every handler shares. Cheap to clone: every field is behind an `Arc` or is a token.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use flow_core::{Change, Config, Index, Layout};
+use flow_core::{Config, Index, Layout};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Hub;
+use crate::live::IndexTask;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    /// The one index of the Claude dir. Locks are held only for the length of a lookup or an
-    /// `apply`, never across an `.await`, so a slow client never holds up the others.
+    /// The one index of the Claude dir, written only by the index task. Locks are held only
+    /// for a lookup or one batch, never across an `.await`.
     index: Arc<RwLock<Index>>,
+    hub: Arc<Hub>,
+    /// Cancelled on shutdown; every stream ends with it.
+    shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// Scans the Claude dir; blocking, so call it from a blocking context at start.
-    pub fn new(config: Config) -> Self {
+    /// Scans the Claude dir, then keeps the index current from file-system notifications until
+    /// `shutdown` is cancelled. The scan runs on the blocking pool.
+    pub async fn start(config: Config, shutdown: CancellationToken) -> std::io::Result<Self> {
         let layout = Layout {
             tasks_dir: config.tasks_dir.clone(),
             projects_dir: config.projects_dir.clone(),
         };
-        Self {
-            index: Arc::new(RwLock::new(Index::scan(layout))),
+        let (watches, notices) = crate::live::watch(&layout);
+        let index = tokio::task::spawn_blocking(move || Index::scan(layout))
+            .await
+            .map_err(std::io::Error::other)?;
+        let state = Self {
+            index: Arc::new(RwLock::new(index)),
+            hub: Arc::new(Hub::new()),
             config: Arc::new(config),
+            shutdown,
+        };
+        IndexTask {
+            index: state.index.clone(),
+            hub: state.hub.clone(),
+            shutdown: state.shutdown.clone(),
         }
+        .spawn(watches, notices);
+        Ok(state)
     }
 
-    /// The index, brought up to date with the disk first.
-    pub fn index(&self) -> RwLockReadGuard<'_, Index> {
+    pub(crate) fn index(&self) -> RwLockReadGuard<'_, Index> {
         // A poisoned lock means a panic mid-apply; the index is still usable data, so recover.
-        self.index
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .apply([Change::AllRoots]);
         self.index
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub(crate) fn shutdown(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 }

@@ -21,6 +21,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions", get(sessions::list_sessions))
         .route("/sessions/{session_id}", get(sessions::get_session))
         .route("/tasks/all", get(tasks::list_all_tasks))
+        .route("/events", get(crate::sse::events))
+        .route("/ws", get(crate::ws::upgrade))
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(SetResponseHeaderLayer::overriding(

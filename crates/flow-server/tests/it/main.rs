@@ -5,5 +5,8 @@ mod support;
 mod config;
 mod hostile_input;
 mod sessions;
+mod sse;
 mod static_files;
 mod tasks;
+mod watcher;
+mod ws;

@@ -177,24 +177,6 @@ async fn unknown_session_is_404_json() {
 }
 
 #[tokio::test]
-async fn late_rename_appended_to_transcript_is_reflected() {
-    let server = TestServer::start(board()).await;
-    let tree = &server.tree;
-    let first = server.get_json("/api/sessions?limit=1", 200).await;
-    assert_eq!(first[0]["name"], "Final name");
-    tree.append(
-        &format!("projects/{PROJECT}/{A}.jsonl"),
-        &format!(
-            "{}\n",
-            json!({"type":"custom-title","customTitle":"Renamed late"})
-        ),
-    );
-    let after = server.get_json("/api/sessions?limit=1", 200).await;
-    assert_eq!(after[0]["name"], "Renamed late");
-    assert_eq!(after[0]["slug"], "brave-otter");
-}
-
-#[tokio::test]
 async fn missing_claude_dir_serves_empty_lists() {
     let tree = ClaudeTree::new();
     let config = flow_server::Config::for_claude_dir(tree.path("does/not/exist"));

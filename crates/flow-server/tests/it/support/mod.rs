@@ -188,3 +188,161 @@ impl Drop for TestServer {
         self.shutdown.cancel();
     }
 }
+
+/// How long a test waits for an event before calling it lost. A bound on failure, not a sleep.
+pub const EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+type SseStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+/// A real SSE client over reqwest.
+pub struct SseClient {
+    stream: SseStream,
+}
+
+impl TestServer {
+    pub async fn sse(&self) -> SseClient {
+        self.sse_with(None).await
+    }
+
+    /// Connects, then waits for `connected`, so anything written afterwards is seen.
+    pub async fn sse_with(&self, last_event_id: Option<&str>) -> SseClient {
+        use eventsource_stream::Eventsource;
+        let mut req = self.client.get(self.url("/api/events"));
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let res = req.send().await.expect("GET /api/events");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let mut client = SseClient {
+            stream: Box::pin(res.bytes_stream().eventsource()),
+        };
+        let (_, first) = client.next().await;
+        assert_eq!(first["type"], "connected");
+        client
+    }
+
+    pub async fn ws(&self) -> WsClient {
+        let url = format!("ws://{}/api/ws", self.addr);
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connect");
+        let mut client = WsClient { socket };
+        assert_eq!(client.next().await["type"], "connected");
+        client
+    }
+}
+
+impl SseClient {
+    /// The next event as (id, JSON); panics if none arrives within [`EVENT_TIMEOUT`].
+    pub async fn next(&mut self) -> (String, Value) {
+        use futures_util::StreamExt;
+        let event = tokio::time::timeout(EVENT_TIMEOUT, self.stream.next())
+            .await
+            .expect("no SSE event within the timeout")
+            .expect("SSE stream ended")
+            .expect("SSE error");
+        let value = serde_json::from_str(&event.data).expect("SSE data is JSON");
+        (event.id, value)
+    }
+
+    /// Reads events until one matches, returning it and everything read before it.
+    pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let (_, event) = self.next().await;
+            if pred(&event) {
+                return (event, before);
+            }
+            before.push(event);
+        }
+    }
+
+    /// Whether the stream ends (rather than stalls) within the timeout.
+    pub async fn ends(&mut self) -> bool {
+        use futures_util::StreamExt;
+        loop {
+            match tokio::time::timeout(EVENT_TIMEOUT, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
+
+/// A real WebSocket client.
+pub struct WsClient {
+    pub socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    pub async fn send(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next text message as JSON, skipping control frames.
+    pub async fn next(&mut self) -> Value {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+                .await
+                .expect("no WebSocket message within the timeout")
+                .expect("WebSocket ended")
+                .expect("WebSocket error");
+            match msg {
+                Message::Text(text) => return serde_json::from_str(&text).expect("JSON message"),
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                other => panic!("unexpected WebSocket message {other:?}"),
+            }
+        }
+    }
+
+    pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let event = self.next().await;
+            if pred(&event) {
+                return (event, before);
+            }
+            before.push(event);
+        }
+    }
+
+    /// Whether the server closes the socket within the timeout.
+    pub async fn closed(&mut self) -> bool {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match tokio::time::timeout(EVENT_TIMEOUT, self.socket.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
+
+/// Matches an `update` event for one file.
+pub fn is_update(event: &Value, kind: &str, session: &str, file: Option<&str>) -> bool {
+    event["type"] == "update"
+        && event["event"] == kind
+        && event["sessionId"] == session
+        && event["file"] == serde_json::json!(file)
+}

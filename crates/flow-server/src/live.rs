@@ -1,0 +1,137 @@
+//! The index task: the one owner of index updates. It turns watcher notices into `Change`s,
+//! debounces them (trailing edge: a burst of writes is applied once, after it goes quiet, so
+//! the final state is what everyone sees), applies them, and publishes one event per delta.
+//! A periodic stat-only reconciliation heals anything the watcher missed.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use flow_core::{Change, Index, Layout};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::event_for;
+use crate::hub::Hub;
+use crate::watcher::{Notice, Watches};
+
+/// Quiet time after the last notice before a batch is applied.
+const DEBOUNCE: Duration = Duration::from_millis(25);
+/// A steady stream of writes is still applied at least this often.
+const MAX_DELAY: Duration = Duration::from_millis(150);
+/// How often the stat-only reconciliation runs.
+const RECONCILE: Duration = Duration::from_secs(15);
+
+#[derive(Clone)]
+pub(crate) struct IndexTask {
+    pub(crate) index: Arc<RwLock<Index>>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// Starts watching the roots. Call it before the initial scan, so nothing that changes during
+/// the scan is missed (a change seen twice is harmless: `apply` compares with the disk).
+/// A watcher that cannot start leaves the board to the periodic reconciliation: slower, never
+/// wrong.
+pub(crate) fn watch(layout: &Layout) -> (Option<Watches>, mpsc::Receiver<Notice>) {
+    let (tx, rx) = mpsc::channel(4096);
+    let roots = vec![layout.tasks_dir.clone(), layout.projects_dir.clone()];
+    match Watches::new(roots, tx) {
+        Ok(w) => (Some(w), rx),
+        Err(err) => {
+            tracing::error!(%err, "cannot start the file watcher; falling back to polling");
+            (None, rx)
+        }
+    }
+}
+
+impl IndexTask {
+    pub(crate) fn spawn(self, watches: Option<Watches>, rx: mpsc::Receiver<Notice>) {
+        tokio::spawn(self.run(rx, watches));
+    }
+
+    async fn run(self, mut rx: mpsc::Receiver<Notice>, mut watches: Option<Watches>) {
+        // In arrival order, so events leave in the order files changed; `apply` drops repeats.
+        let mut pending: Vec<Change> = Vec::new();
+        let mut first_at = Instant::now();
+        let mut last_at = Instant::now();
+        let mut reconcile = tokio::time::interval(RECONCILE);
+        reconcile.tick().await;
+        loop {
+            let deadline = (last_at + DEBOUNCE).min(first_at + MAX_DELAY);
+            tokio::select! {
+                () = self.shutdown.cancelled() => break,
+                notice = rx.recv() => {
+                    let Some(notice) = notice else { break };
+                    if pending.is_empty() {
+                        first_at = Instant::now();
+                    }
+                    last_at = Instant::now();
+                    let layout = self.read().layout().clone();
+                    match notice {
+                        Notice::Rescan => pending.push(Change::AllRoots),
+                        Notice::Paths(paths) => {
+                            pending.extend(paths.iter().filter_map(|p| layout.classify(p)));
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(deadline), if !pending.is_empty() => {
+                    let mut batch = std::mem::take(&mut pending);
+                    let roots_changed = batch.iter().any(|c| {
+                        matches!(c, Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot)
+                    });
+                    if roots_changed {
+                        if let Some(w) = watches.as_mut() {
+                            w.sync(true);
+                        }
+                        batch.push(Change::AllRoots);
+                    }
+                    self.apply(batch).await;
+                }
+                _ = reconcile.tick() => {
+                    if watches.as_mut().is_some_and(|w| w.sync(false)) {
+                        tracing::debug!("watch set changed during reconciliation");
+                    }
+                    self.reconcile().await;
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Applies a batch (file I/O, so on the blocking pool) and publishes its events while
+    /// still holding the lock, so events leave in the order the index changed and each payload
+    /// is the state right after its change.
+    async fn apply(&self, batch: Vec<Change>) {
+        let this = self.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let mut index = this
+                .index
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let deltas = index.apply(batch);
+            for delta in &deltas {
+                let (event, session) = event_for(&index, delta);
+                this.hub.publish(&event, session.as_deref());
+            }
+        })
+        .await;
+        if let Err(err) = res {
+            tracing::error!(%err, "applying file changes failed");
+        }
+    }
+
+    /// Re-lists everything, one session folder or project per lock, so readers never wait for
+    /// a whole-tree pass.
+    async fn reconcile(&self) {
+        let changes = self.read().reconcile_plan();
+        for chunk in changes.chunks(32) {
+            self.apply(chunk.to_vec()).await;
+        }
+    }
+}

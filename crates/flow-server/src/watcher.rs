@@ -1,0 +1,108 @@
+//! File-system notifications for the two roots. A root that does not exist yet is watched for
+//! through its nearest existing ancestor and picked up the moment it appears (and again if it
+//! is deleted and recreated). Flow never creates directories in the user's Claude dir.
+//!
+//! notify's callback runs on notify's own thread; it only forwards raw paths into a channel.
+//! Debouncing, classification and re-reading happen in the index task (`live.rs`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+/// What the watcher tells the index task.
+#[derive(Debug)]
+pub(crate) enum Notice {
+    /// These paths changed.
+    Paths(Vec<PathBuf>),
+    /// Events were lost (queue overflow, watcher error): re-list everything.
+    Rescan,
+}
+
+pub(crate) struct Watches {
+    watcher: notify::RecommendedWatcher,
+    roots: Vec<PathBuf>,
+    /// What is watched now, and how; so a root that appears swaps its ancestor watch for a
+    /// recursive watch on itself.
+    active: HashMap<PathBuf, RecursiveMode>,
+}
+
+impl Watches {
+    pub(crate) fn new(roots: Vec<PathBuf>, tx: mpsc::Sender<Notice>) -> notify::Result<Self> {
+        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let notice = match res {
+                Ok(event) if event.need_rescan() => Notice::Rescan,
+                Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
+                Ok(event) => Notice::Paths(event.paths),
+                Err(err) => {
+                    tracing::warn!(%err, "file watcher error; rescanning");
+                    Notice::Rescan
+                }
+            };
+            // Blocking notify's thread is fine: if we fall that far behind, the kernel queue
+            // overflows and we get a Rescan, never a silently stale board.
+            let _ = tx.blocking_send(notice);
+        })?;
+        let mut watches = Self {
+            watcher,
+            roots,
+            active: HashMap::new(),
+        };
+        watches.sync(false);
+        Ok(watches)
+    }
+
+    /// Brings the watch set in line with what exists now; `renew` re-places every watch (a root
+    /// deleted and recreated keeps its path but needs a new watch). Returns whether anything
+    /// changed, in which case the caller re-lists: files may have appeared before the new watch
+    /// was placed.
+    pub(crate) fn sync(&mut self, renew: bool) -> bool {
+        let mut changed = self.place(renew);
+        // A folder may have appeared below a new ancestor watch before it was placed; such a
+        // creation makes no event, so look again until the watch set is stable.
+        for _ in 0..16 {
+            if !self.place(false) {
+                break;
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    fn place(&mut self, renew: bool) -> bool {
+        let mut wanted: HashMap<PathBuf, RecursiveMode> = HashMap::new();
+        for root in &self.roots {
+            if root.is_dir() {
+                wanted.insert(root.clone(), RecursiveMode::Recursive);
+            } else if let Some(ancestor) = nearest_existing_ancestor(root) {
+                wanted
+                    .entry(ancestor)
+                    .or_insert(RecursiveMode::NonRecursive);
+            }
+        }
+        if wanted == self.active && !renew {
+            return false;
+        }
+        for (path, mode) in &self.active {
+            if renew || wanted.get(path) != Some(mode) {
+                let _ = self.watcher.unwatch(path);
+            }
+        }
+        for (path, mode) in &wanted {
+            // A watch on a deleted root may linger in `active`; re-adding is harmless.
+            if let Err(err) = self.watcher.watch(path, *mode) {
+                tracing::warn!(path = %path.display(), %err, "cannot watch directory");
+            }
+        }
+        self.active = wanted;
+        true
+    }
+}
+
+fn nearest_existing_ancestor(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .find(|p| p.is_dir())
+        .map(Path::to_path_buf)
+}

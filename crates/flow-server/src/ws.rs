@@ -1,0 +1,108 @@
+//! `GET /api/ws` (contract §4): the same frames as SSE, one text message each. Clients may
+//! `ping` and `subscribe`; the server pings idle connections and closes silent ones.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::hub::Frame;
+use crate::state::AppState;
+
+/// How often an idle connection is pinged; one that stays silent for two of these is closed.
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+pub(crate) async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket: WebSocket| async move {
+        let (sink, incoming) = socket.split();
+        serve(app, sink, incoming).await;
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ClientMessage {
+    Ping,
+    Subscribe { sessions: Vec<String> },
+}
+
+/// Generic over the socket halves so the loop does not care where the bytes go.
+async fn serve<S, R>(app: AppState, mut sink: S, mut incoming: R)
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut frames = Box::pin(app.hub().subscribe(None));
+    let mut only: Option<HashSet<String>> = None;
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = Instant::now();
+    let shutdown = app.shutdown();
+    loop {
+        let reply = tokio::select! {
+            () = shutdown.cancelled() => {
+                let _ = sink.send(Message::Close(None)).await;
+                break;
+            }
+            frame = frames.next() => match frame {
+                Some(frame) if wanted(&frame, only.as_ref()) => Message::Text(frame.json.clone()),
+                Some(_) => continue,
+                None => break,
+            },
+            msg = incoming.next() => {
+                last_heard = Instant::now();
+                match msg {
+                    Some(Ok(Message::Text(text))) => match answer(text.as_str(), &mut only) {
+                        Some(reply) => Message::Text(reply.into()),
+                        None => continue,
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        Message::Text(error("binary messages are not supported").into())
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= PING_EVERY * 2 {
+                    tracing::debug!("closing a silent WebSocket");
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
+                }
+                Message::Ping(Default::default())
+            }
+        };
+        if sink.send(reply).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Non-`update` events go to everyone; `update`s only to clients that did not narrow their
+/// subscription, or narrowed it to include that session.
+fn wanted(frame: &Frame, only: Option<&HashSet<String>>) -> bool {
+    match (only, &frame.session) {
+        (Some(set), Some(session)) => set.contains(&**session),
+        _ => true,
+    }
+}
+
+fn answer(text: &str, only: &mut Option<HashSet<String>>) -> Option<String> {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::Ping) => Some(json!({"type": "pong"}).to_string()),
+        Ok(ClientMessage::Subscribe { sessions }) => {
+            *only = (!sessions.is_empty()).then(|| sessions.into_iter().collect());
+            None
+        }
+        Err(err) => Some(error(&format!("malformed message: {err}"))),
+    }
+}
+
+fn error(message: &str) -> String {
+    json!({"type": "error", "error": message}).to_string()
+}
