@@ -1,6 +1,10 @@
 //! The index task: the one owner of index updates. It turns watcher notices into `Change`s,
-//! debounces them (trailing edge: a burst of writes is applied once, after it goes quiet, so
-//! the final state is what everyone sees), applies them, and publishes one event per delta.
+//! debounces them (trailing edge: a burst of writes is applied once it goes quiet, so the final
+//! state is what everyone sees), applies them, and publishes one event per delta.
+//!
+//! The quiet window is short once the writer says it is done (it closed the file or renamed it
+//! into place): that keeps write-to-screen latency at a few milliseconds without reading files
+//! mid-write. Otherwise it waits longer, and a never-ending burst is still applied regularly.
 //! A periodic stat-only reconciliation heals anything the watcher missed.
 
 use std::sync::{Arc, RwLock};
@@ -15,8 +19,10 @@ use crate::events::event_for;
 use crate::hub::Hub;
 use crate::watcher::{Notice, Watches};
 
-/// Quiet time after the last notice before a batch is applied.
-const DEBOUNCE: Duration = Duration::from_millis(25);
+/// Quiet time after the last notice before a batch is applied, while a write may be under way.
+const DEBOUNCE: Duration = Duration::from_millis(30);
+/// Quiet time after a notice that says the write is complete.
+const SETTLE: Duration = Duration::from_millis(4);
 /// A steady stream of writes is still applied at least this often.
 const MAX_DELAY: Duration = Duration::from_millis(150);
 /// How often the stat-only reconciliation runs.
@@ -55,10 +61,11 @@ impl IndexTask {
         let mut pending: Vec<Change> = Vec::new();
         let mut first_at = Instant::now();
         let mut last_at = Instant::now();
+        let mut quiet = DEBOUNCE;
         let mut reconcile = tokio::time::interval(RECONCILE);
         reconcile.tick().await;
         loop {
-            let deadline = (last_at + DEBOUNCE).min(first_at + MAX_DELAY);
+            let deadline = (last_at + quiet).min(first_at + MAX_DELAY);
             tokio::select! {
                 () = self.shutdown.cancelled() => break,
                 notice = rx.recv() => {
@@ -69,8 +76,12 @@ impl IndexTask {
                     last_at = Instant::now();
                     let layout = self.read().layout().clone();
                     match notice {
-                        Notice::Rescan => pending.push(Change::AllRoots),
-                        Notice::Paths(paths) => {
+                        Notice::Rescan => {
+                            quiet = DEBOUNCE;
+                            pending.push(Change::AllRoots);
+                        }
+                        Notice::Paths { paths, settled } => {
+                            quiet = if settled { SETTLE } else { DEBOUNCE };
                             pending.extend(paths.iter().filter_map(|p| layout.classify(p)));
                         }
                     }

@@ -8,14 +8,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 /// What the watcher tells the index task.
 #[derive(Debug)]
 pub(crate) enum Notice {
-    /// These paths changed.
-    Paths(Vec<PathBuf>),
+    /// These paths changed. `settled` means the writer is done (it closed the file, or renamed
+    /// a finished file into place), so there is no reason to wait for more.
+    Paths { paths: Vec<PathBuf>, settled: bool },
     /// Events were lost (queue overflow, watcher error): re-list everything.
     Rescan,
 }
@@ -33,8 +35,20 @@ impl Watches {
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let notice = match res {
                 Ok(event) if event.need_rescan() => Notice::Rescan,
-                Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
-                Ok(event) => Notice::Paths(event.paths),
+                Ok(event) => {
+                    let settled = match event.kind {
+                        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+                        EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => {
+                            true
+                        }
+                        EventKind::Access(_) => return,
+                        _ => false,
+                    };
+                    Notice::Paths {
+                        paths: event.paths,
+                        settled,
+                    }
+                }
                 Err(err) => {
                     tracing::warn!(%err, "file watcher error; rescanning");
                     Notice::Rescan
