@@ -18,7 +18,17 @@ use crate::state::AppState;
 /// How often an idle connection is pinged; one that stays silent for two of these is closed.
 const PING_EVERY: Duration = Duration::from_secs(30);
 
+/// Client messages are tiny (`ping`, `subscribe`); anything larger is refused, and small
+/// buffers keep ten thousand idle connections cheap (tungstenite's default is 128 KiB each).
+const MAX_CLIENT_MESSAGE: usize = 64 << 10;
+const READ_BUFFER: usize = 4 << 10;
+
 pub(crate) async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let ws = ws
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE);
     ws.on_upgrade(move |socket: WebSocket| async move {
         let (sink, incoming) = socket.split();
         serve(app, sink, incoming).await;

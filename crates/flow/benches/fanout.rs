@@ -1,0 +1,247 @@
+//! Live fan-out benchmark: runs the real `flow` binary as its own process over a temporary
+//! Claude dir, connects N SSE and N WebSocket clients, writes task files, and reports the
+//! write → event latency seen at every client, lost events, and the server's memory.
+//!
+//! `cargo bench -p flow --bench fanout` runs N = 10, 1000, 10000; pass sizes to choose:
+//! `cargo bench -p flow --bench fanout -- 10 100`.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// Writes per run; each is one `change` event every client must receive.
+const WRITES: usize = 30;
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    tasks: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("tasks/bench");
+    std::fs::create_dir_all(&tasks).unwrap();
+    write_task(&tasks, 0);
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .args([
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server {
+        child,
+        addr,
+        _dir: dir,
+        tasks,
+    }
+}
+
+fn write_task(dir: &std::path::Path, seq: usize) {
+    let body = format!(
+        "{{\n  \"id\": \"1\",\n  \"subject\": \"bench\",\n  \"status\": \"in_progress\",\n  \"benchSeq\": {seq}\n}}"
+    );
+    flow_core::fs::write_atomic(&dir.join("1.json"), body.as_bytes()).unwrap();
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Latency samples: for each write, the instants at which clients saw it.
+struct Shared {
+    written: Mutex<Vec<Option<Instant>>>,
+    samples: Mutex<Vec<Duration>>,
+    received: AtomicUsize,
+}
+
+fn seq_of(text: &str) -> Option<usize> {
+    let at = text.find("\"benchSeq\":")? + "\"benchSeq\":".len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+async fn record(shared: &Shared, seq: usize) {
+    let now = Instant::now();
+    if let Some(Some(at)) = shared.written.lock().await.get(seq).copied() {
+        shared
+            .samples
+            .lock()
+            .await
+            .push(now.saturating_duration_since(at));
+        shared.received.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn sse_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsize>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let req =
+        format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.contains("\"type\":\"connected\"") {
+            ready.fetch_add(1, Ordering::Relaxed);
+        } else if line.starts_with("data:") {
+            if let Some(seq) = seq_of(&line) {
+                record(&shared, seq).await;
+            }
+        }
+    }
+}
+
+async fn ws_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsize>) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws"))
+        .await
+        .unwrap();
+    while let Some(Ok(msg)) = socket.next().await {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+            if text.contains("\"type\":\"connected\"") {
+                ready.fetch_add(1, Ordering::Relaxed);
+            } else if let Some(seq) = seq_of(&text) {
+                record(&shared, seq).await;
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+async fn run(n: usize) {
+    let server = start_server();
+    let pid = server.child.id();
+    let idle_rss = rss_kib(pid);
+    let shared = Arc::new(Shared {
+        written: Mutex::new(vec![None; WRITES + 1]),
+        samples: Mutex::new(Vec::with_capacity(2 * n * WRITES)),
+        received: AtomicUsize::new(0),
+    });
+    let ready = Arc::new(AtomicUsize::new(0));
+    let connect_start = Instant::now();
+    // Connect in waves so the listen backlog never overflows into SYN retries.
+    let mut spawned = 0;
+    for wave in (0..n).collect::<Vec<_>>().chunks(250) {
+        for _ in wave {
+            tokio::spawn(sse_client(server.addr, shared.clone(), ready.clone()));
+            tokio::spawn(ws_client(server.addr, shared.clone(), ready.clone()));
+        }
+        spawned += 2 * wave.len();
+        let target = spawned;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ready.load(Ordering::Relaxed) < target && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let connected = ready.load(Ordering::Relaxed);
+    let connect_time = connect_start.elapsed();
+    let connected_rss = rss_kib(pid);
+
+    for seq in 1..=WRITES {
+        let expect = shared.received.load(Ordering::Relaxed) + connected;
+        shared.written.lock().await[seq] = Some(Instant::now());
+        write_task(&server.tasks, seq);
+        // Wait until every client has it (or give up on this one), then pause briefly so
+        // writes are measured one at a time, as an agent writes them.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shared.received.load(Ordering::Relaxed) < expect && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let peak_rss = rss_kib(pid);
+    let mut samples = shared.samples.lock().await.clone();
+    samples.sort();
+    let expected = connected * WRITES;
+    let lost = expected.saturating_sub(samples.len());
+    println!(
+        "| {n:>6} SSE + {n:>6} WS | {connected:>6} | {:>7.1?} | {:>7.2?} | {:>7.2?} | {:>7.2?} | {lost:>4} | {:>6.1} | {:>6.1} | {:>6.1} |",
+        connect_time,
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        samples.last().copied().unwrap_or_default(),
+        idle_rss as f64 / 1024.0,
+        connected_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0,
+    );
+    std::io::stdout().flush().unwrap();
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10, 1000, 10_000]
+    } else {
+        sizes
+    };
+    // Each client is one socket here and one in the server: raise the open-file limit.
+    let _ = rlimit::increase_nofile_limit(200_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "write → event latency at every client, {WRITES} writes per run (server is a separate `flow` process)"
+    );
+    println!(
+        "| clients | connected | connect time | p50 | p99 | max | lost | RSS idle MiB | RSS connected MiB | RSS after writes MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for n in sizes {
+        runtime.block_on(run(n));
+    }
+}
