@@ -128,10 +128,8 @@ async fn sse_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsiz
     while let Ok(Some(line)) = lines.next_line().await {
         if line.contains("\"type\":\"connected\"") {
             ready.fetch_add(1, Ordering::Relaxed);
-        } else if line.starts_with("data:") {
-            if let Some(seq) = seq_of(&line) {
-                record(&shared, seq).await;
-            }
+        } else if let Some(seq) = line.strip_prefix("data:").and_then(seq_of) {
+            record(&shared, seq).await;
         }
     }
 }
@@ -228,8 +226,11 @@ fn main() {
     } else {
         sizes
     };
-    // Each client is one socket here and one in the server: raise the open-file limit.
-    let _ = rlimit::increase_nofile_limit(200_000);
+    // Each client is one socket here and one in the server (which inherits this limit): raise
+    // the open-file limit, the hard one too where we may (root), else the soft one.
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, 100_000, 100_000).is_err() {
+        let _ = rlimit::increase_nofile_limit(100_000);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

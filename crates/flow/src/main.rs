@@ -18,6 +18,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let serve = match cli.command {
         Some(Command::Serve(args)) => args,
@@ -30,6 +31,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Every open browser tab or agent client holds a socket: allow as many as the system lets
+    // this user have, rather than the conservative default soft limit.
+    if let Err(err) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!(%err, "could not raise the open-file limit");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,0 +1,163 @@
+//! The `flow` binary as a user runs it: help, a taken port, serving a missing Claude dir, and
+//! SIGTERM ending open streams and the process within a second.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn flow() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
+    // Tests never depend on the developer's environment.
+    for var in [
+        "PORT",
+        "HOST",
+        "CLAUDE_DIR",
+        "CLAUDE_CONFIG_DIR",
+        "TASKS_DIR",
+        "PROJECTS_DIR",
+        "PUBLIC_DIR",
+        "OPEN_BROWSER",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// Waits for the child to exit, up to `limit`; returns its exit status if it did.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts the server on an ephemeral port and returns it with its address, read from the
+/// "listening" log line.
+fn start(dir: &std::path::Path) -> (Child, String) {
+    let mut child = flow()
+        .args(["--dir", dir.to_str().unwrap(), "--port", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn flow");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("flow exited before listening")
+            .expect("read stderr");
+        if line.contains("flow is listening") {
+            let rest = line
+                .split("http://")
+                .nth(1)
+                .expect("url in the listening line");
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+#[test]
+fn help_documents_every_option() {
+    let out = flow().arg("--help").output().expect("run");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--port",
+        "--host",
+        "--dir",
+        "--tasks-dir",
+        "--projects-dir",
+        "--public-dir",
+        "--open",
+        "PORT",
+        "CLAUDE_CONFIG_DIR",
+        "OPEN_BROWSER",
+        "serve",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn explicit_taken_port_is_one_readable_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = flow()
+        .args([
+            "serve",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--port",
+            &port,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_claude_dir_serves_empty_board_and_sigterm_ends_streams_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start(&dir.path().join("nothing-here"));
+
+    let mut api = TcpStream::connect(&addr).unwrap();
+    write!(
+        api,
+        "GET /api/sessions HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut res = String::new();
+    api.read_to_string(&mut res).unwrap();
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    assert!(res.ends_with("\r\n\r\n[]"), "{res}");
+
+    let mut sse = TcpStream::connect(&addr).unwrap();
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(sse.try_clone().unwrap());
+    let mut line = String::new();
+    while !line.contains("connected") {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "stream ended before connected"
+        );
+    }
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_exit(&mut child, Duration::from_secs(1));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(
+        status
+            .expect("flow must exit within 1 s of SIGTERM with a stream open")
+            .success()
+    );
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    assert!(
+        !dir.path().join("nothing-here").exists(),
+        "Flow never creates the user's Claude dir"
+    );
+}
