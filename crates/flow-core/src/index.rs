@@ -231,23 +231,8 @@ impl Index {
     /// disk or known), so a caller can apply them in small batches instead of one long pass.
     pub fn reconcile_plan(&self) -> Vec<Change> {
         let mut sessions: BTreeSet<String> = self.sessions.keys().cloned().collect();
-        sessions.extend(
-            list_dir(&self.layout.tasks_dir)
-                .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
-                .map(|(name, _)| name),
-        );
-        let mut projects: BTreeSet<String> = self
-            .transcripts
-            .values()
-            .map(|t| t.project.clone())
-            .collect();
-        projects.extend(self.index_files.keys().cloned());
-        projects.extend(
-            list_dir(&self.layout.projects_dir)
-                .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
-                .map(|(name, _)| name),
-        );
-        projects
+        sessions.extend(list_subdirs(&self.layout.tasks_dir));
+        self.all_projects()
             .into_iter()
             .map(|project| Change::ProjectDir { project })
             .chain(
@@ -261,11 +246,7 @@ impl Index {
     // ----- task folders -------------------------------------------------------------------
 
     fn relist_sessions(&mut self, deltas: &mut Vec<Delta>) {
-        let on_disk: BTreeSet<String> = list_dir(&self.layout.tasks_dir)
-            .filter(|(_, is_dir)| *is_dir)
-            .map(|(name, _)| name)
-            .filter(|name| !crate::layout::is_ignored_name(name))
-            .collect();
+        let on_disk: BTreeSet<String> = list_subdirs(&self.layout.tasks_dir).collect();
         let gone: Vec<String> = self
             .sessions
             .keys()
@@ -375,21 +356,23 @@ impl Index {
     // ----- transcripts and sessions-index.json --------------------------------------------
 
     fn relist_projects(&mut self) -> bool {
-        let on_disk: BTreeSet<String> = list_dir(&self.layout.projects_dir)
-            .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
-            .map(|(name, _)| name)
-            .collect();
-        let mut known: BTreeSet<String> = self
+        let mut changed = false;
+        for project in self.all_projects() {
+            changed |= self.relist_project(&project);
+        }
+        changed
+    }
+
+    /// Every project folder on disk or known to the index (a vanished one must be forgotten).
+    fn all_projects(&self) -> BTreeSet<String> {
+        let mut projects: BTreeSet<String> = self
             .transcripts
             .values()
             .map(|t| t.project.clone())
             .collect();
-        known.extend(self.index_files.keys().cloned());
-        let mut changed = false;
-        for project in known.union(&on_disk) {
-            changed |= self.relist_project(project);
-        }
-        changed
+        projects.extend(self.index_files.keys().cloned());
+        projects.extend(list_subdirs(&self.layout.projects_dir));
+        projects
     }
 
     fn relist_project(&mut self, project: &str) -> bool {
@@ -621,6 +604,13 @@ fn prefix8(stem: &str) -> &str {
 
 /// Entries of a directory as (UTF-8 name, is a directory); a missing or unreadable directory
 /// is empty, because a root that does not exist yet is not an error.
+/// The folders of `dir` that can be sessions or projects (hidden ones never are).
+fn list_subdirs(dir: &Path) -> impl Iterator<Item = String> {
+    list_dir(dir)
+        .filter(|(name, is_dir)| *is_dir && !crate::layout::is_ignored_name(name))
+        .map(|(name, _)| name)
+}
+
 fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
     fs::read_dir(dir)
         .into_iter()
