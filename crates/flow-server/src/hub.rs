@@ -108,7 +108,10 @@ impl Hub {
             let newest = ring.next_seq - 1;
             let start = match last_seen {
                 None => Start::Replay(Vec::new()),
-                Some(seen) if seen >= newest => Start::Replay(Vec::new()),
+                Some(seen) if seen == newest => Start::Replay(Vec::new()),
+                // An id we never issued comes from an earlier run of the server: what changed
+                // since is unknown, so the client must re-fetch.
+                Some(seen) if seen > newest => Start::Resync,
                 Some(seen) => {
                     let oldest = ring.frames.front().and_then(|f| f.seq).unwrap_or(u64::MAX);
                     if seen + 1 >= oldest {

@@ -65,7 +65,7 @@ async fn reconnect_with_last_event_id_receives_exactly_the_missed_events() {
 }
 
 #[tokio::test]
-async fn last_event_id_older_than_the_replay_buffer_gets_resync() {
+async fn unknown_last_event_id_gets_resync_and_known_ones_replay() {
     let server = TestServer::start(ClaudeTree::new()).await;
     server.tree.mkdir("tasks/s1");
     let mut live = server.sse().await;
@@ -73,7 +73,6 @@ async fn last_event_id_older_than_the_replay_buffer_gets_resync() {
     let _ = live
         .until(|e| is_update(e, "add", "s1", Some("1.json")))
         .await;
-    // An id from the future of another server run, or long gone: the client must re-fetch.
     let mut stale = server.sse_with(Some("0")).await;
     let (_, first) = stale.next().await;
     assert!(
@@ -81,6 +80,11 @@ async fn last_event_id_older_than_the_replay_buffer_gets_resync() {
         "id 0 still replayable: {first}"
     );
     drop(stale);
+    // An id this server never issued (the client saw an earlier run): re-fetch.
+    let mut future = server.sse_with(Some("999999")).await;
+    let (_, first) = future.next().await;
+    assert_eq!(first, json!({"type":"resync"}));
+    drop(future);
     let mut garbage = server.sse_with(Some("not-a-number")).await;
     write(&server, 2);
     let (_, next) = garbage.next().await;
