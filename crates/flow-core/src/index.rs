@@ -72,6 +72,18 @@ struct TaskEntry {
     created: SystemTime,
     /// `None` when the file could not be read as a task (it was logged once, at that version).
     task: Option<Task>,
+    /// The file was read so soon after its mtime that a rewrite of the same length within the
+    /// same clock tick would leave the stamp unchanged ("racy git"): re-read it next time.
+    racy: bool,
+}
+
+/// Coarser than any file system's mtime tick that Flow is likely to meet.
+const RACY_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn is_racy(modified: SystemTime) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .map_or(true, |age| age < RACY_WINDOW)
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -319,10 +331,18 @@ impl Index {
             }
             (Some(meta), known) => {
                 let stamp = Stamp::of(&meta);
-                if known.is_some_and(|k| k.stamp == stamp) {
+                let same_stamp = known.is_some_and(|k| k.stamp == stamp);
+                if same_stamp && !known.is_some_and(|k| k.racy) {
                     return;
                 }
                 let task = read_task(&path);
+                let racy = is_racy(stamp.modified);
+                if same_stamp && known.is_some_and(|k| k.task == task) {
+                    if let Some(k) = entry.tasks.get_mut(file) {
+                        k.racy = racy;
+                    }
+                    return;
+                }
                 let created = created_time(&meta);
                 let event = if known.is_some() {
                     FileEvent::Change
@@ -335,6 +355,7 @@ impl Index {
                         stamp,
                         created,
                         task,
+                        racy,
                     },
                 );
                 event
@@ -439,6 +460,12 @@ impl Index {
             if self.is_linked(stem) {
                 self.read_transcript(stem);
             }
+        }
+        // A `session-<8hex>` folder may have just become linkable (its prefix is unique again
+        // after another transcript vanished): read the one it now names.
+        let short = format!("session-{}", prefix8(stem));
+        if self.sessions.contains_key(&short) {
+            self.read_linked_transcript(&short);
         }
         before != self.linked_folders_meta(stem)
     }

@@ -59,11 +59,21 @@ enum Start {
 }
 
 impl Hub {
+    /// Sequence numbers start at a base unique to this run (wall-clock ms × 1024), so an id a
+    /// client kept from an earlier run falls outside the ring and gets `resync`, never another
+    /// run's events.
     pub(crate) fn new() -> Self {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Self::starting_at(ms.saturating_mul(1024).max(1))
+    }
+
+    fn starting_at(first_seq: u64) -> Self {
         Self {
             tx: broadcast::channel(CAPACITY).0,
             ring: Mutex::new(Ring {
-                next_seq: 1,
+                next_seq: first_seq,
                 frames: VecDeque::with_capacity(REPLAY),
             }),
         }
@@ -130,8 +140,12 @@ impl Hub {
             (rx, start, newest)
         };
         let connected = Arc::new(Frame {
-            // Carrying the newest sequence lets a client that reconnects ask for what it missed.
-            seq: Some(newest),
+            // The id a client should resume from if this stream drops right now: what it had
+            // already seen while a replay follows, else the newest event.
+            seq: Some(match (&start, last_seen) {
+                (Start::Replay(frames), Some(seen)) if !frames.is_empty() => seen,
+                _ => newest,
+            }),
             json: json!({"type": "connected"}).to_string().into(),
             session: None,
         });
@@ -170,7 +184,7 @@ mod tests {
 
     #[tokio::test]
     async fn replays_missed_frames_or_asks_for_resync() {
-        let hub = Hub::new();
+        let hub = Hub::starting_at(1);
         for i in 0..5 {
             hub.publish(&json!({"n": i}), None);
         }
@@ -178,6 +192,11 @@ mod tests {
         assert_eq!(
             types(&got),
             [r#"{"type":"connected"}"#, r#"{"n":3}"#, r#"{"n":4}"#]
+        );
+        assert_eq!(
+            got[0].seq,
+            Some(3),
+            "connected resumes from what the client had"
         );
         assert_eq!(got[1].seq, Some(4));
 

@@ -7,6 +7,7 @@
 //! mid-write. Otherwise it waits longer, and a never-ending burst is still applied regularly.
 //! A periodic stat-only reconciliation heals anything the watcher missed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -39,24 +40,45 @@ pub(crate) struct IndexTask {
 /// the scan is missed (a change seen twice is harmless: `apply` compares with the disk).
 /// A watcher that cannot start leaves the board to the periodic reconciliation: slower, never
 /// wrong.
-pub(crate) fn watch(layout: &Layout) -> (Option<Watches>, mpsc::Receiver<Notice>) {
+pub(crate) fn watch(layout: &Layout) -> Watching {
     let (tx, rx) = mpsc::channel(4096);
+    let overflowed = Arc::new(AtomicBool::new(false));
     let roots = vec![layout.tasks_dir.clone(), layout.projects_dir.clone()];
-    match Watches::new(roots, tx) {
-        Ok(w) => (Some(w), rx),
+    let watches = match Watches::new(roots, tx, overflowed.clone()) {
+        Ok(w) => Some(w),
         Err(err) => {
             tracing::error!(%err, "cannot start the file watcher; falling back to polling");
-            (None, rx)
+            None
         }
+    };
+    Watching {
+        watches,
+        rx,
+        overflowed,
     }
 }
 
+/// The watcher's side of the index task's inputs.
+pub(crate) struct Watching {
+    watches: Option<Watches>,
+    rx: mpsc::Receiver<Notice>,
+    /// Set by the watcher when a notice was dropped because the channel was full.
+    overflowed: Arc<AtomicBool>,
+}
+
 impl IndexTask {
-    pub(crate) fn spawn(self, watches: Option<Watches>, rx: mpsc::Receiver<Notice>) {
-        tokio::spawn(self.run(rx, watches));
+    pub(crate) fn spawn(self, watching: Watching) {
+        tokio::spawn(self.run(watching));
     }
 
-    async fn run(self, mut rx: mpsc::Receiver<Notice>, mut watches: Option<Watches>) {
+    async fn run(self, watching: Watching) {
+        let Watching {
+            mut watches,
+            mut rx,
+            overflowed,
+        } = watching;
+        // Without a watcher the channel is closed at once; reconciliation still runs.
+        let mut rx_open = watches.is_some();
         // In arrival order, so events leave in the order files changed; `apply` drops repeats.
         let mut pending: Vec<Change> = Vec::new();
         let mut first_at = Instant::now();
@@ -68,8 +90,14 @@ impl IndexTask {
             let deadline = (last_at + quiet).min(first_at + MAX_DELAY);
             tokio::select! {
                 () = self.shutdown.cancelled() => break,
-                notice = rx.recv() => {
-                    let Some(notice) = notice else { break };
+                notice = rx.recv(), if rx_open => {
+                    let Some(mut notice) = notice else {
+                        rx_open = false;
+                        continue;
+                    };
+                    if overflowed.swap(false, Ordering::AcqRel) {
+                        notice = Notice::Rescan;
+                    }
                     if pending.is_empty() {
                         first_at = Instant::now();
                     }

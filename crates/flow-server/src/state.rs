@@ -27,7 +27,7 @@ impl AppState {
             tasks_dir: config.tasks_dir.clone(),
             projects_dir: config.projects_dir.clone(),
         };
-        let (watches, notices) = crate::live::watch(&layout);
+        let watching = crate::live::watch(&layout);
         let index = tokio::task::spawn_blocking(move || Index::scan(layout))
             .await
             .map_err(std::io::Error::other)?;
@@ -42,7 +42,7 @@ impl AppState {
             hub: state.hub.clone(),
             shutdown: state.shutdown.clone(),
         }
-        .spawn(watches, notices);
+        .spawn(watching);
         Ok(state)
     }
 

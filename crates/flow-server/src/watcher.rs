@@ -31,7 +31,12 @@ pub(crate) struct Watches {
 }
 
 impl Watches {
-    pub(crate) fn new(roots: Vec<PathBuf>, tx: mpsc::Sender<Notice>) -> notify::Result<Self> {
+    /// `overflowed` is set when a notice could not be queued; the index task then rescans.
+    pub(crate) fn new(
+        roots: Vec<PathBuf>,
+        tx: mpsc::Sender<Notice>,
+        overflowed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> notify::Result<Self> {
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let notice = match res {
                 Ok(event) if event.need_rescan() => Notice::Rescan,
@@ -54,9 +59,12 @@ impl Watches {
                     Notice::Rescan
                 }
             };
-            // Blocking notify's thread is fine: if we fall that far behind, the kernel queue
-            // overflows and we get a Rescan, never a silently stale board.
-            let _ = tx.blocking_send(notice);
+            // Never block notify's thread: the index task may itself be waiting on it (watch
+            // and unwatch are answered by that thread). If the channel is full, what did not
+            // fit is replaced by a rescan, so the board is never silently stale.
+            if tx.try_send(notice).is_err() {
+                overflowed.store(true, std::sync::atomic::Ordering::Release);
+            }
         })?;
         let mut watches = Self {
             watcher,

@@ -17,6 +17,8 @@ use crate::state::AppState;
 
 /// How often an idle connection is pinged; one that stays silent for two of these is closed.
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// A send that takes longer than this means the peer stopped reading: drop it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Client messages are tiny (`ping`, `subscribe`); anything larger is refused, and small
 /// buffers keep ten thousand idle connections cheap (tungstenite's default is 128 KiB each).
@@ -87,7 +89,12 @@ where
                 Message::Ping(Default::default())
             }
         };
-        if sink.send(reply).await.is_err() {
+        // A peer that stops reading must not hold this task (and shutdown) hostage.
+        let sent = tokio::select! {
+            res = tokio::time::timeout(SEND_TIMEOUT, sink.send(reply)) => matches!(res, Ok(Ok(()))),
+            () = shutdown.cancelled() => false,
+        };
+        if !sent {
             break;
         }
     }

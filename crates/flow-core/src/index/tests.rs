@@ -218,3 +218,40 @@ fn unlinked_transcripts_are_not_read() {
     assert!(index.transcripts["lonely"].cursor.is_none());
     assert!(Path::new(&index.transcripts["lonely"].path).exists());
 }
+
+#[test]
+fn same_length_rewrite_within_one_mtime_tick_is_still_seen() {
+    let t = Tree::new();
+    t.write("tasks/s1/1.json", r#"{"id":"1","owner":"a1"}"#);
+    let mut index = Index::scan(t.layout());
+    let path = t.path("tasks/s1/1.json");
+    let stamp_before = fs::metadata(&path).unwrap().modified().unwrap();
+    // In place (same inode), same length, and the mtime forced back to the old value: only
+    // the content differs.
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut f, br#"{"id":"1","owner":"a2"}"#).unwrap();
+    f.set_modified(stamp_before).unwrap();
+    drop(f);
+    let change = Change::TaskFile {
+        session: "s1".into(),
+        file: "1.json".into(),
+    };
+    let deltas = index.apply([change]);
+    assert_eq!(
+        deltas,
+        [Delta::Task {
+            session: "s1".into(),
+            file: "1.json".into(),
+            event: FileEvent::Change
+        }],
+        "a file read within its mtime tick is re-read, not trusted by its stamp"
+    );
+    assert_eq!(
+        index.task("s1", "1.json").unwrap().task.fields["owner"],
+        "a2"
+    );
+}

@@ -70,16 +70,20 @@ async fn unknown_last_event_id_gets_resync_and_known_ones_replay() {
     server.tree.mkdir("tasks/s1");
     let mut live = server.sse().await;
     write(&server, 1);
-    let _ = live
-        .until(|e| is_update(e, "add", "s1", Some("1.json")))
-        .await;
-    let mut stale = server.sse_with(Some("0")).await;
-    let (_, first) = stale.next().await;
+    let (id, event) = live.next().await;
+    assert!(is_update(&event, "add", "s1", Some("1.json")), "{event}");
+    let before_it = (id.parse::<u64>().unwrap() - 1).to_string();
+    let mut known = server.sse_with(Some(&before_it)).await;
+    let (_, first) = known.next().await;
     assert!(
         is_update(&first, "add", "s1", Some("1.json")),
-        "id 0 still replayable: {first}"
+        "replayed: {first}"
     );
-    drop(stale);
+    drop(known);
+    // Ids restart from a per-run base: 0 can only come from an earlier run.
+    let mut earlier_run = server.sse_with(Some("0")).await;
+    assert_eq!(earlier_run.next().await.1, json!({"type":"resync"}));
+    drop(earlier_run);
     // An id this server never issued (the client saw an earlier run): re-fetch.
     let mut future = server.sse_with(Some("999999")).await;
     let (_, first) = future.next().await;
