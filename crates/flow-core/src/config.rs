@@ -28,6 +28,14 @@ pub struct Config {
     pub public_dir: Option<PathBuf>,
     /// Open the default browser once the server listens.
     pub open_browser: bool,
+    /// Flow's own data dir (theme, feature store); never inside the Claude dir. `None` keeps
+    /// such settings in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Extra `Host` names (besides loopback ones) the API answers, e.g. a LAN name when
+    /// listening beyond loopback. Anything else is refused as DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// When set, every API call must carry this bearer token (header or cookie).
+    pub token: Option<String>,
 }
 
 impl Config {
@@ -44,6 +52,9 @@ impl Config {
             claude_dir,
             public_dir: None,
             open_browser: false,
+            data_dir: None,
+            allowed_hosts: Vec::new(),
+            token: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod config;
+pub mod edit;
 pub mod fs;
 pub mod ids;
 pub mod index;

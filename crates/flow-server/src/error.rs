@@ -11,6 +11,19 @@ use serde_json::json;
 pub(crate) enum ApiError {
     #[error("Session not found")]
     SessionNotFound,
+    #[error("Task not found")]
+    TaskNotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Cannot delete task that blocks other tasks")]
+    BlocksOthers { blocked_tasks: Vec<String> },
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("Missing or invalid token")]
+    Unauthorized,
+    /// A fault of ours: logged with its cause, answered without it.
+    #[error("Internal server error")]
+    Internal(String),
     #[error("Not found")]
     RouteNotFound,
     #[error("Method not allowed")]
@@ -30,7 +43,14 @@ pub(crate) enum ApiError {
 impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Self::SessionNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::SessionNotFound | Self::TaskNotFound | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::BlocksOthers { .. } => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadId(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -42,11 +62,32 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            axum::Json(json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut body = json!({ "error": self.to_string() });
+        if let Self::BlocksOthers { blocked_tasks } = &self {
+            body["blockedTasks"] = json!(blocked_tasks);
+        }
+        let no_store = [(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        )];
+        (self.status(), no_store, axum::Json(body)).into_response()
+    }
+}
+
+impl From<flow_core::edit::EditError> for ApiError {
+    fn from(err: flow_core::edit::EditError) -> Self {
+        use flow_core::edit::EditError as E;
+        match err {
+            E::SessionNotFound => Self::SessionNotFound,
+            E::TaskNotFound => Self::TaskNotFound,
+            E::EmptyNote => Self::BadRequest(err.to_string()),
+            E::Unreadable(_) | E::Conflict => Self::Conflict(err.to_string()),
+            E::BlocksOthers { blocked_tasks } => Self::BlocksOthers { blocked_tasks },
+            E::Io(io) => Self::Internal(io.to_string()),
+        }
     }
 }
 

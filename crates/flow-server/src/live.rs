@@ -148,18 +148,9 @@ impl IndexTask {
     /// is the state right after its change.
     async fn apply(&self, batch: Vec<Change>) {
         let this = self.clone();
-        let res = tokio::task::spawn_blocking(move || {
-            let mut index = this
-                .index
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let deltas = index.apply(batch);
-            for delta in &deltas {
-                let (event, session) = event_for(&index, delta);
-                this.hub.publish(&event, session.as_deref());
-            }
-        })
-        .await;
+        let res =
+            tokio::task::spawn_blocking(move || apply_and_publish(&this.index, &this.hub, batch))
+                .await;
         if let Err(err) = res {
             tracing::error!(%err, "applying file changes failed");
         }
@@ -172,5 +163,19 @@ impl IndexTask {
         for chunk in changes.chunks(32) {
             self.apply(chunk.to_vec()).await;
         }
+    }
+}
+
+/// Applies `batch` to the index and publishes one event per delta, all under the write lock,
+/// so events leave in the order the index changed and each payload is the state right after
+/// its change. Blocking (file I/O): call it from the blocking pool.
+pub(crate) fn apply_and_publish(index: &RwLock<Index>, hub: &Hub, batch: Vec<Change>) {
+    let mut index = index
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let deltas = index.apply(batch);
+    for delta in &deltas {
+        let (event, session) = event_for(&index, delta);
+        hub.publish(&event, session.as_deref());
     }
 }

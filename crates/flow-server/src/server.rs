@@ -80,6 +80,10 @@ pub async fn run_server(config: Config) -> Result<(), ServerError> {
         projects_dir = %config.projects_dir.display(),
         "flow is listening"
     );
+    if config.token.is_some() {
+        // The one place the token is shown: the link that logs a browser in.
+        tracing::info!("open {url}/?token=<your FLOW_TOKEN> once to sign this browser in");
+    }
     if !config.host.is_loopback() {
         tracing::warn!(%addr, "listening on a non-loopback address: other machines can reach this board");
     }

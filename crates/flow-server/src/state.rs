@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
 use crate::live::IndexTask;
+use crate::theme::ThemeStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,7 @@ pub struct AppState {
     /// for a lookup or one batch, never across an `.await`.
     index: Arc<RwLock<Index>>,
     hub: Arc<Hub>,
+    theme: Arc<ThemeStore>,
     /// Cancelled on shutdown; every stream ends with it.
     shutdown: CancellationToken,
 }
@@ -34,6 +36,7 @@ impl AppState {
         let state = Self {
             index: Arc::new(RwLock::new(index)),
             hub: Arc::new(Hub::new()),
+            theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             config: Arc::new(config),
             shutdown,
         };
@@ -51,6 +54,17 @@ impl AppState {
         self.index
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Re-reads what Flow itself just wrote, so the writer's response and every client's event
+    /// reflect it at once rather than after the watcher's echo (which then finds nothing new).
+    /// Blocking: call it from the blocking pool.
+    pub(crate) fn apply_now(&self, changes: Vec<flow_core::Change>) {
+        crate::live::apply_and_publish(&self.index, &self.hub, changes);
+    }
+
+    pub(crate) fn theme(&self) -> &ThemeStore {
+        &self.theme
     }
 
     pub(crate) fn hub(&self) -> &Hub {

@@ -53,6 +53,18 @@ pub(crate) struct ServeArgs {
     /// Open the board in the default browser once listening [env: OPEN_BROWSER=true].
     #[arg(long)]
     open: bool,
+    /// Flow's own data dir for the theme and feature store [env: FLOW_DATA_DIR]
+    /// [default: the platform data dir + /flow, e.g. ~/.local/share/flow].
+    #[arg(long, value_name = "PATH")]
+    data_dir: Option<String>,
+    /// Also answer requests whose Host is this name (repeatable); other names are refused
+    /// as DNS rebinding. IP addresses and localhost are always accepted.
+    #[arg(long, value_name = "NAME")]
+    allowed_host: Vec<String>,
+    /// Require this bearer token on every API call [env: FLOW_TOKEN]. The browser gets it
+    /// once through the link printed at start, which sets a cookie.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
 }
 
 /// The environment variables Flow reads, captured once.
@@ -66,7 +78,11 @@ pub(crate) struct Env {
     pub(crate) projects_dir: Option<String>,
     pub(crate) public_dir: Option<String>,
     pub(crate) open_browser: Option<String>,
+    pub(crate) data_dir: Option<String>,
+    pub(crate) token: Option<String>,
     pub(crate) home: Option<PathBuf>,
+    /// The platform's data dir (`~/.local/share` on Linux).
+    pub(crate) platform_data_dir: Option<PathBuf>,
 }
 
 impl Env {
@@ -82,7 +98,10 @@ impl Env {
             projects_dir: var("PROJECTS_DIR"),
             public_dir: var("PUBLIC_DIR"),
             open_browser: var("OPEN_BROWSER"),
+            data_dir: var("FLOW_DATA_DIR"),
+            token: var("FLOW_TOKEN"),
             home: dirs::home_dir(),
+            platform_data_dir: dirs::data_dir(),
         }
     }
 }
@@ -135,6 +154,15 @@ impl ServeArgs {
             .as_deref()
             .or(env.public_dir.as_deref())
             .map(path);
+        config.data_dir = match self.data_dir.as_deref().or(env.data_dir.as_deref()) {
+            Some(raw) => Some(path(raw)),
+            None => env.platform_data_dir.as_ref().map(|d| d.join("flow")),
+        };
+        config.allowed_hosts = self.allowed_host;
+        config.token = self.token.or_else(|| env.token.clone());
+        if config.token.as_deref() == Some("") {
+            bail!("the token must not be empty");
+        }
         config.open_browser = self.open
             || env
                 .open_browser
@@ -215,6 +243,28 @@ mod tests {
             0,
             "an explicit env port does not wander"
         );
+    }
+
+    #[test]
+    fn data_dir_token_and_allowed_hosts() {
+        let env = Env {
+            token: Some("env-token".into()),
+            platform_data_dir: Some("/home/dev/.local/share".into()),
+            ..home()
+        };
+        let c = config(
+            &["--allowed-host", "flow.lan", "--allowed-host", "box"],
+            env,
+        );
+        assert_eq!(
+            c.data_dir,
+            Some(PathBuf::from("/home/dev/.local/share/flow"))
+        );
+        assert_eq!(c.token.as_deref(), Some("env-token"));
+        assert_eq!(c.allowed_hosts, ["flow.lan", "box"]);
+        let c = config(&["--data-dir", "~/d", "--token", "flag"], home());
+        assert_eq!(c.data_dir, Some(PathBuf::from("/home/dev/d")));
+        assert_eq!(c.token.as_deref(), Some("flag"));
     }
 
     #[test]

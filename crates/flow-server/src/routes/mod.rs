@@ -1,12 +1,16 @@
 //! The route table: every path Flow answers, in one place (contract §3).
 
+mod edits;
 mod health;
 mod sessions;
 mod tasks;
+mod theme;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Uri, header};
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{delete, get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
@@ -21,10 +25,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions", get(sessions::list_sessions))
         .route("/sessions/{session_id}", get(sessions::get_session))
         .route("/tasks/all", get(tasks::list_all_tasks))
+        .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
+        .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))
+        .route("/theme", get(theme::get_theme).post(theme::set_theme))
         .route("/events", get(crate::sse::events))
         .route("/ws", get(crate::ws::upgrade))
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -32,6 +40,10 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .fallback(crate::assets::serve)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::guard,
+        ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

@@ -3,10 +3,13 @@
 mod support;
 
 mod config;
+mod edits;
 mod hostile_input;
+mod security;
 mod sessions;
 mod sse;
 mod static_files;
 mod tasks;
+mod theme;
 mod watcher;
 mod ws;

@@ -141,16 +141,33 @@ impl TestServer {
     /// Sends `request_line` verbatim over TCP, so dot segments and encodings reach the server
     /// exactly as written. Returns the status code and body.
     pub async fn raw(&self, method: &str, target: &str) -> (u16, String) {
+        let host = format!("Host: {}", self.addr);
+        self.raw_with(method, target, &[&host], b"").await
+    }
+
+    /// Like [`raw`](Self::raw), with the given header lines (the `Host` line included) and body.
+    pub async fn raw_with(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> (u16, String) {
         let mut stream = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect");
-        let req = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-            self.addr
-        );
+        let mut req = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+        for h in headers {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         stream.write_all(req.as_bytes()).await.expect("send");
+        // The server may answer (413, 403) before reading the whole body; that is fine.
+        let _ = stream.write_all(body).await;
         let mut buf = Vec::new();
-        stream.read_to_end(&mut buf).await.expect("read");
+        // A reset after an early answer still leaves that answer in `buf`.
+        let _ = stream.read_to_end(&mut buf).await;
         let text = String::from_utf8_lossy(&buf).into_owned();
         let status = text
             .split(' ')
@@ -162,6 +179,16 @@ impl TestServer {
             .map(|(_, b)| b.to_owned())
             .unwrap_or_default();
         (status, body)
+    }
+
+    /// Stops the server and hands back its tree, to start another server on the same files.
+    pub async fn tree_after_stop(mut self) -> ClaudeTree {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task");
+        }
+        let empty = ClaudeTree::new();
+        std::mem::replace(&mut self.tree, empty)
     }
 
     /// Stops the server and waits until it has fully exited.
