@@ -5,6 +5,8 @@
 pub mod config;
 pub mod edit;
 pub mod fs;
+#[cfg(test)]
+mod fuzz;
 pub mod ids;
 pub mod index;
 pub mod layout;

@@ -72,7 +72,7 @@ impl TranscriptCursor {
         Ok(self.meta != before)
     }
 
-    fn feed(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) {
         while let Some(nl) = memchr::memchr(b'\n', bytes) {
             let (line, rest) = (&bytes[..nl], &bytes[nl + 1..]);
             if self.skipping {

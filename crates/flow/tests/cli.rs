@@ -161,3 +161,56 @@ fn missing_claude_dir_serves_empty_board_and_sigterm_ends_streams_fast() {
         "Flow never creates the user's Claude dir"
     );
 }
+
+/// SIGKILL lands while a note write is in flight, again and again: the task file is always a
+/// whole JSON task, either before or after the note, never torn.
+#[test]
+fn killed_mid_write_leaves_the_old_or_the_new_task_never_a_torn_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tasks/s1/1.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let original = serde_json::json!({"id":"1","subject":"s","description":"start","status":"pending","pad":"x".repeat(200_000)});
+    flow_core::fs::write_atomic(
+        &file,
+        serde_json::to_string_pretty(&original).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let suffix = "\n\n---\n\n#### [Note added by user]\n\nnote";
+    let mut description = "start".to_owned();
+    let mut landed = 0;
+    for round in 0..30u64 {
+        let (mut child, addr) = start(dir.path());
+        let mut conn = TcpStream::connect(&addr).unwrap();
+        let body = r#"{"note":"note"}"#;
+        write!(
+            conn,
+            "POST /api/tasks/s1/1/note HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        // Vary the moment of the kill across rounds, from "before the write" to "after it".
+        std::thread::sleep(Duration::from_micros(round * round * 40));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let task: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "round {round}: torn file ({e}): {:?}",
+                &text[..text.len().min(200)]
+            )
+        });
+        let now = task["description"].as_str().unwrap().to_owned();
+        if now != description {
+            assert_eq!(now, format!("{description}{suffix}"), "round {round}");
+            description = now;
+            landed += 1;
+        }
+        assert_eq!(
+            task["pad"], original["pad"],
+            "round {round}: other fields intact"
+        );
+    }
+    // Both outcomes must have been exercised for the test to mean something.
+    eprintln!("{landed} of 30 notes landed before the kill");
+    assert!(landed > 0 && landed < 30, "{landed} of 30 notes landed");
+}
