@@ -1,0 +1,95 @@
+// Test harness for the board: a real Claude dir in a temp folder, the real `flow` binary on
+// an ephemeral port, and Debian's Chromium driven by playwright-core (never a downloaded
+// browser). Every page records console errors so each test can assert there were none.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '../..');
+export const artifacts = join(repo, 'web', 'test-results');
+const FLOW_BIN = process.env.FLOW_BIN ?? join(repo, 'target', 'debug', 'flow');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** A temporary `~/.claude` with helpers that write files the way Claude Code does. */
+export class Tree {
+  constructor() {
+    this.root = mkdtempSync(join(tmpdir(), 'flow-ui-'));
+  }
+  path(rel) { return join(this.root, rel); }
+  write(rel, text) {
+    mkdirSync(dirname(this.path(rel)), { recursive: true });
+    writeFileSync(this.path(rel), text);
+    return this;
+  }
+  task(session, task) {
+    return this.write(`tasks/${session}/${task.id}.json`, JSON.stringify(task, null, 2));
+  }
+  transcript(project, session, lines) {
+    return this.write(`projects/${project}/${session}.jsonl`, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  }
+  age(rel, daysAgo) {
+    const t = new Date(Date.now() - daysAgo * 86400_000);
+    utimesSync(this.path(rel), t, t);
+    return this;
+  }
+  remove() { rmSync(this.root, { recursive: true, force: true }); }
+}
+
+/** Starts `flow` over `tree`; resolves to { url, stop }. */
+export async function startFlow(tree) {
+  const child = spawn(FLOW_BIN, ['--dir', tree.root, '--port', '0', '--data-dir', tree.path('flow-data')], {
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,flow_server=info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines = createInterface({ input: child.stderr });
+  const url = await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`flow exited with ${code} before listening`)));
+    lines.on('line', (line) => {
+      const m = /flow is listening.*?(http:\/\/[\d.:]+)/.exec(line);
+      if (m) ok(m[1]);
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that collects console errors and uncaught exceptions into `page.errors`. */
+export async function openBoard(browser, url, hash = '') {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+  const page = await context.newPage();
+  // A failing wait should fail fast, not after Playwright's default 30 s.
+  page.setDefaultTimeout(5000);
+  page.errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') page.errors.push(msg.text()); });
+  page.on('pageerror', (err) => page.errors.push(String(err)));
+  await page.goto(`${url}/${hash}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#conn[data-state="live"]');
+  return page;
+}
+
+export function task(id, status, extra = {}) {
+  return { id: String(id), subject: `Task ${id}`, description: '', activeForm: `Working on ${id}`, status, blocks: [], blockedBy: [], ...extra };
+}
