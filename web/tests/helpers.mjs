@@ -13,7 +13,8 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
 export const artifacts = join(repo, 'web', 'test-results');
-const FLOW_BIN = process.env.FLOW_BIN ?? join(repo, 'target', 'debug', 'flow');
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(repo, process.env.CARGO_TARGET_DIR) : join(repo, 'target');
+const FLOW_BIN = process.env.FLOW_BIN ?? join(targetDir, 'debug', 'flow');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** A temporary `~/.claude` with helpers that write files the way Claude Code does. */
