@@ -1,0 +1,386 @@
+//! [`resolve`] and the [`Plan`] it returns. Invariant: the plan depends only on the sets of
+//! nodes and edges given, never on their order, and holds no reference to the input.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::graph::{Csr, components};
+use crate::{Edge, Node, State, Status};
+
+/// Everything the board derives from the dependency graph, computed once per change.
+///
+/// Ids in every list are sorted unless the list is an order (`order`, `ready`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<Id> {
+    order: Vec<Id>,
+    ready: Vec<Id>,
+    cycles: Vec<Vec<Id>>,
+    missing: Vec<Edge<Id>>,
+    duplicates: Vec<Id>,
+    /// Sorted by id, so that an id's position is also its index in `pre`.
+    nodes: Vec<NodePlan<Id>>,
+    /// Every prerequisite of every node (self edges excluded), kept so that
+    /// [`Plan::root_blockers`] can walk on demand instead of for every node up front.
+    pre: Csr,
+}
+
+/// What the resolver derived for one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePlan<Id> {
+    pub id: Id,
+    pub status: Status,
+    pub state: State,
+    /// The direct prerequisites that are not done, missing ids included (an unknown
+    /// prerequisite can never be met). Filled whatever the node's own status, so that a node
+    /// completed with `force` still shows what it skipped.
+    pub blocked_by: Vec<Id>,
+    /// The dependents in state `blocked` whose only unmet prerequisite is this node: the ones
+    /// completing it moves out of `blocked` (what the complete endpoint answers as `unblocked`).
+    pub would_unblock: Vec<Id>,
+    /// The length of the longest prerequisite chain below the node, for drawing the graph in
+    /// columns: 0 for a node with no prerequisites. A cycle counts as one step: its members
+    /// share a layer, one more than the deepest prerequisite outside it, and nodes behind it
+    /// continue from there. Missing prerequisites add no depth, since they cannot be drawn.
+    pub layer: usize,
+    /// Whether the node is in a cycle (a strongly connected component of two or more nodes, or
+    /// a self edge). Set even when the node is done, so the graph can mark the cycle whole.
+    pub in_cycle: bool,
+}
+
+impl<Id: Clone + Ord> Plan<Id> {
+    /// Every node once, prerequisites before dependents, otherwise smallest
+    /// `(priority, tiebreak, id)` first.
+    ///
+    /// Nodes in cycles, and nodes that depend on them, cannot be ordered after all of their
+    /// prerequisites, so they come after every other node. Among themselves each cycle stands
+    /// as one unit (its members together, in key order) that still follows its outside
+    /// prerequisites; so every edge not inside a cycle is still respected.
+    pub fn order(&self) -> &[Id] {
+        &self.order
+    }
+
+    /// The nodes in state `ready`, in [`Plan::order`]: the queue agents claim from.
+    pub fn ready(&self) -> &[Id] {
+        &self.ready
+    }
+
+    /// Every cycle as its sorted members, the cycles sorted. A member set rather than a path,
+    /// because a strongly connected component can hold many cycles and the user has to see
+    /// all of its nodes to break it. A self edge `a → a` is the cycle `[a]`.
+    pub fn cycles(&self) -> &[Vec<Id>] {
+        &self.cycles
+    }
+
+    /// The edges naming an id that is not a node, sorted and deduplicated. A missing
+    /// prerequisite also blocks its dependent; a missing dependent is otherwise ignored.
+    pub fn missing(&self) -> &[Edge<Id>] {
+        &self.missing
+    }
+
+    /// Ids given for more than one node, sorted. The resolver keeps the copy with the smallest
+    /// `(priority, tiebreak, status)`, a rule that does not depend on input order.
+    pub fn duplicates(&self) -> &[Id] {
+        &self.duplicates
+    }
+
+    /// Every node, sorted by id.
+    pub fn nodes(&self) -> &[NodePlan<Id>] {
+        &self.nodes
+    }
+
+    pub fn node(&self, id: &Id) -> Option<&NodePlan<Id>> {
+        self.index_of(id).map(|idx| &self.nodes[idx])
+    }
+
+    /// The actionable leaves behind `id`: walking unmet prerequisites transitively, those that
+    /// are not themselves held up by another (not done, every prerequisite met), every cycle
+    /// member on the way (breaking the cycle is the action), and every missing id. The walk
+    /// goes on through cycles, so leaves behind a cycle are listed too. Sorted; `id` itself is
+    /// never listed. Empty for an unknown id.
+    ///
+    /// Computed on demand, because only the single-feature view needs it and computing it for
+    /// every node costs as much as the transitive closure.
+    pub fn root_blockers(&self, id: &Id) -> Vec<Id> {
+        let Some(start) = self.index_of(id) else {
+            return Vec::new();
+        };
+        let mut seen = vec![false; self.nodes.len()];
+        seen[start] = true;
+        let mut stack = vec![start];
+        let mut res = Vec::new();
+        while let Some(v) = stack.pop() {
+            for &p in self.pre.of(v) {
+                let node = &self.nodes[p];
+                if seen[p] || node.status == Status::Done {
+                    continue;
+                }
+                seen[p] = true;
+                if node.in_cycle || node.blocked_by.is_empty() {
+                    res.push(node.id.clone());
+                }
+                stack.push(p);
+            }
+            let absent = self.nodes[v]
+                .blocked_by
+                .iter()
+                .filter(|it| self.index_of(it).is_none());
+            res.extend(absent.cloned());
+        }
+        res.sort();
+        res.dedup();
+        res
+    }
+
+    fn index_of(&self, id: &Id) -> Option<usize> {
+        self.nodes.binary_search_by(|it| it.id.cmp(id)).ok()
+    }
+}
+
+/// Resolves the dependency graph given by `nodes` and `edges` (see the crate docs). Runs in
+/// `O((n + m) log(n + m))`; the input may hold cycles, self edges, duplicate edges and edges
+/// to unknown ids.
+pub fn resolve<Id: Clone + Ord>(nodes: &[Node<Id>], edges: &[Edge<Id>]) -> Plan<Id> {
+    let (kept, duplicates) = dedup(nodes);
+    let links = Links::new(&kept, edges);
+    let shape = Shape::new(&kept, &links);
+    let plans = derive(&kept, &links, &shape);
+
+    let mut cycles: Vec<Vec<Id>> = (0..shape.members.rows())
+        .filter(|&c| shape.cyclic[c])
+        .map(|c| {
+            let mut it: Vec<Id> = shape
+                .members
+                .of(c)
+                .iter()
+                .map(|&u| kept[u].id.clone())
+                .collect();
+            it.sort();
+            it
+        })
+        .collect();
+    cycles.sort();
+    let id = |&u: &usize| plans[u].id.clone();
+    let ready = shape
+        .order
+        .iter()
+        .filter(|&&u| plans[u].state == State::Ready)
+        .map(id)
+        .collect();
+    let order = shape.order.iter().map(id).collect();
+    Plan {
+        order,
+        ready,
+        cycles,
+        missing: links.missing,
+        duplicates,
+        nodes: plans,
+        pre: links.pre,
+    }
+}
+
+/// The nodes sorted by id, one per id, and the ids that were given more than once. Indexing
+/// nodes by rank of id makes comparing indices compare ids, so nothing downstream can depend
+/// on input order.
+fn dedup<Id: Clone + Ord>(nodes: &[Node<Id>]) -> (Vec<&Node<Id>>, Vec<Id>) {
+    let mut kept: Vec<&Node<Id>> = nodes.iter().collect();
+    kept.sort_by(|a, b| {
+        (&a.id, a.priority, a.tiebreak, a.status).cmp(&(&b.id, b.priority, b.tiebreak, b.status))
+    });
+    let mut duplicates = Vec::new();
+    kept.dedup_by(|later, first| {
+        let same = later.id == first.id;
+        if same {
+            duplicates.push(later.id.clone());
+        }
+        same
+    });
+    duplicates.dedup();
+    (kept, duplicates)
+}
+
+/// The edges, sorted into what each kind means for the plan.
+struct Links<Id> {
+    /// Edges between two distinct nodes, as `(dependent, prerequisite)`, sorted, unique.
+    pairs: Vec<(usize, usize)>,
+    pre: Csr,
+    dependents: Csr,
+    self_edge: Vec<bool>,
+    missing: Vec<Edge<Id>>,
+    /// `(dependent, missing prerequisite)`, sorted, unique: the unmet dependencies that have
+    /// no node.
+    absent: Vec<(usize, Id)>,
+}
+
+impl<Id: Clone + Ord> Links<Id> {
+    fn new(kept: &[&Node<Id>], edges: &[Edge<Id>]) -> Self {
+        let find = |id: &Id| kept.binary_search_by(|it| it.id.cmp(id)).ok();
+        let mut pairs = Vec::with_capacity(edges.len());
+        let mut self_edge = vec![false; kept.len()];
+        let mut missing = Vec::new();
+        let mut absent = Vec::new();
+        for edge in edges {
+            match (find(&edge.dependent), find(&edge.prerequisite)) {
+                (Some(d), Some(p)) if d == p => self_edge[d] = true,
+                (Some(d), Some(p)) => pairs.push((d, p)),
+                (d, _) => {
+                    missing.push(edge.clone());
+                    if let Some(d) = d {
+                        absent.push((d, edge.prerequisite.clone()));
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        missing.sort();
+        missing.dedup();
+        absent.sort();
+        absent.dedup();
+        let pre = Csr::build(kept.len(), pairs.iter().copied());
+        let dependents = Csr::build(kept.len(), pairs.iter().map(|&(d, p)| (p, d)));
+        Links {
+            pairs,
+            pre,
+            dependents,
+            self_edge,
+            missing,
+            absent,
+        }
+    }
+}
+
+/// The graph's structure: its strongly connected components ("components"), their layers and
+/// the order.
+struct Shape {
+    comp: Vec<usize>,
+    /// Each component's nodes, smallest `(priority, tiebreak, id)` first.
+    members: Csr,
+    cyclic: Vec<bool>,
+    layer: Vec<usize>,
+    order: Vec<usize>,
+}
+
+impl Shape {
+    fn new<Id>(kept: &[&Node<Id>], links: &Links<Id>) -> Self {
+        let n = kept.len();
+        let (comp, n_comps) = components(&links.pre);
+        let key = |u: usize| (kept[u].priority, kept[u].tiebreak, u);
+        let mut members = Csr::build(n_comps, (0..n).map(|u| (comp[u], u)));
+        for c in 0..n_comps {
+            members.of_mut(c).sort_unstable_by_key(|&u| key(u));
+        }
+        let cyclic: Vec<bool> = (0..n_comps)
+            .map(|c| members.of(c).len() > 1 || links.self_edge[members.of(c)[0]])
+            .collect();
+
+        // Components come prerequisites first (see `components`), so one pass settles both
+        // the layer and whether a cycle lies somewhere behind a component.
+        let mut layer = vec![0; n_comps];
+        let mut behind_cycle = cyclic.clone();
+        for c in 0..n_comps {
+            for &u in members.of(c) {
+                for &p in links.pre.of(u) {
+                    if comp[p] != c {
+                        layer[c] = layer[c].max(layer[comp[p]] + 1);
+                        behind_cycle[c] |= behind_cycle[comp[p]];
+                    }
+                }
+            }
+        }
+
+        // Kahn over the components, so a cycle moves as one unit. Ranking components behind
+        // a cycle last puts every orderable node first, in exactly the order plain Kahn gives.
+        let mut waiting = vec![0usize; n_comps];
+        for &(d, p) in &links.pairs {
+            if comp[d] != comp[p] {
+                waiting[comp[d]] += 1;
+            }
+        }
+        let entry = |c: usize| Reverse((behind_cycle[c], key(members.of(c)[0])));
+        let mut heap: BinaryHeap<_> = (0..n_comps)
+            .filter(|&c| waiting[c] == 0)
+            .map(entry)
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(Reverse((_, (_, _, first)))) = heap.pop() {
+            let c = comp[first];
+            order.extend_from_slice(members.of(c));
+            for &u in members.of(c) {
+                for &d in links.dependents.of(u) {
+                    let dc = comp[d];
+                    if dc != c {
+                        waiting[dc] -= 1;
+                        if waiting[dc] == 0 {
+                            heap.push(entry(dc));
+                        }
+                    }
+                }
+            }
+        }
+        Shape {
+            comp,
+            members,
+            cyclic,
+            layer,
+            order,
+        }
+    }
+}
+
+/// Each node's state and the lists that explain it, indexed like `kept`.
+fn derive<Id: Clone + Ord>(
+    kept: &[&Node<Id>],
+    links: &Links<Id>,
+    shape: &Shape,
+) -> Vec<NodePlan<Id>> {
+    let done = |u: usize| kept[u].status == Status::Done;
+    let mut absent = links.absent.iter().peekable();
+    let mut unblocks = Vec::new();
+    let mut plans: Vec<NodePlan<Id>> = Vec::with_capacity(kept.len());
+    for (u, node) in kept.iter().enumerate() {
+        let unmet: Vec<usize> = links
+            .pre
+            .of(u)
+            .iter()
+            .copied()
+            .filter(|&p| !done(p))
+            .collect();
+        let mut blocked_by: Vec<Id> = unmet.iter().map(|&p| kept[p].id.clone()).collect();
+        if links.self_edge[u] && !done(u) {
+            blocked_by.push(node.id.clone());
+        }
+        while let Some((_, id)) = absent.next_if(|(d, _)| *d == u) {
+            blocked_by.push(id.clone());
+        }
+        blocked_by.sort();
+        let in_cycle = shape.cyclic[shape.comp[u]];
+        let state = match node.status {
+            Status::Done => State::Done,
+            Status::Cancelled => State::Cancelled,
+            Status::NeedsInput => State::NeedsInput,
+            _ if in_cycle => State::Cycle,
+            _ if !blocked_by.is_empty() => State::Blocked,
+            Status::InProgress => State::InProgress,
+            Status::Review => State::Review,
+            Status::Pending => State::Ready,
+        };
+        if state == State::Blocked && blocked_by.len() == 1 && unmet.len() == 1 {
+            unblocks.push((unmet[0], u));
+        }
+        plans.push(NodePlan {
+            id: node.id.clone(),
+            status: node.status,
+            state,
+            blocked_by,
+            would_unblock: Vec::new(),
+            layer: shape.layer[shape.comp[u]],
+            in_cycle,
+        });
+    }
+    // Pushed in ascending `u`, hence sorted by id.
+    for (p, u) in unblocks {
+        let id = plans[u].id.clone();
+        plans[p].would_unblock.push(id);
+    }
+    plans
+}
