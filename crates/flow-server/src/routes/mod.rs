@@ -2,6 +2,7 @@
 
 mod edits;
 mod health;
+mod plan;
 mod sessions;
 mod tasks;
 mod theme;
@@ -24,6 +25,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/sessions", get(sessions::list_sessions))
         .route("/sessions/{session_id}", get(sessions::get_session))
+        .route("/sessions/{session_id}/plan", get(plan::get_plan))
         .route("/tasks/all", get(tasks::list_all_tasks))
         .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
         .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))

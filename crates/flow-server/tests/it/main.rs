@@ -5,6 +5,7 @@ mod support;
 mod config;
 mod edits;
 mod hostile_input;
+mod plan;
 mod security;
 mod sessions;
 mod sse;
