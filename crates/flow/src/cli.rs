@@ -26,6 +26,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the board server (the default when no command is given).
     Serve(ServeArgs),
+    /// Write a realistic Claude dir for benchmarks and demos.
+    Generate(crate::generate::GenerateArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -191,7 +193,7 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("flow").chain(args.iter().copied())).unwrap();
         let serve = match cli.command {
             Some(Command::Serve(a)) => a,
-            None => cli.serve,
+            _ => cli.serve,
         };
         serve.into_config(&env).unwrap()
     }

@@ -1,7 +1,8 @@
 //! The `flow` binary: turns flags and environment into a [`Config`] (flags beat environment,
-//! environment beats defaults; contract §2) and runs the server. Nothing else lives here.
+//! environment beats defaults; contract §2) and runs the server, or generates a fixture tree.
 
 mod cli;
+mod generate;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,15 @@ fn main() -> ExitCode {
         .init();
     let serve = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Generate(args)) => {
+            return match generate::run(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("flow: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => cli.serve,
     };
     let config = match serve.into_config(&cli::Env::from_process()) {
