@@ -162,6 +162,7 @@ pub struct Index {
     index_files: HashMap<String, Vec<(String, IndexEntry)>>,
     /// All index files merged by session id; rebuilt whenever one of them changes.
     index_entries: HashMap<String, IndexEntry>,
+    generation: u64,
 }
 
 const EMPTY_META: TranscriptMeta = TranscriptMeta {
@@ -180,6 +181,7 @@ impl Index {
             by_prefix: HashMap::new(),
             index_files: HashMap::new(),
             index_entries: HashMap::new(),
+            generation: 0,
         }
     }
 
@@ -235,6 +237,9 @@ impl Index {
         }
         if metadata {
             deltas.push(Delta::Metadata);
+        }
+        if !deltas.is_empty() {
+            self.generation += 1;
         }
         deltas
     }
@@ -304,7 +309,12 @@ impl Index {
             .map(|(name, _)| name)
             .collect();
         let entry = self.sessions.get_mut(session).expect("inserted above");
-        entry.dir_modified = dir_modified;
+        if entry.dir_modified != dir_modified {
+            // A folder's own time is its `modifiedAt` while it has no tasks: visible.
+            entry.dir_modified = dir_modified;
+            self.generation += 1;
+        }
+        let entry = self.sessions.get_mut(session).expect("inserted above");
         let gone: Vec<String> = entry
             .tasks
             .keys()
@@ -585,13 +595,34 @@ impl Index {
 
     /// Every session, newest first (ties by id, so the order is stable).
     pub fn summaries(&self) -> Vec<SessionSummary<'_>> {
-        let mut all: Vec<_> = self
+        self.newest(usize::MAX)
+    }
+
+    /// The `limit` newest sessions, newest first. Only those are summarised: with thousands of
+    /// sessions, the default page of 20 costs a selection over cached times, not a full sort.
+    pub fn newest(&self, limit: usize) -> Vec<SessionSummary<'_>> {
+        let mut keys: Vec<(std::cmp::Reverse<SystemTime>, &str)> = self
             .sessions
-            .keys()
-            .filter_map(|id| self.summary(id))
+            .iter()
+            .map(|(id, e)| {
+                let modified = e.newest_task.unwrap_or(e.dir_modified);
+                (std::cmp::Reverse(modified), id.as_str())
+            })
             .collect();
-        all.sort_by(|a, b| b.modified_at.cmp(&a.modified_at).then(a.id.cmp(b.id)));
-        all
+        if limit < keys.len() {
+            keys.select_nth_unstable(limit);
+            keys.truncate(limit);
+        }
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|(_, id)| self.summary(id))
+            .collect()
+    }
+
+    /// Bumped whenever an `apply` changed anything visible: equal generations mean equal
+    /// answers, which is what response caches and ETags key on.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The readable tasks of a session, by numeric id; `None` for an unknown session.
@@ -645,8 +676,14 @@ fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
         .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            // Follow symlinks: a linked folder is as much a session as a real one.
-            let is_dir = fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            // The entry's own type costs no `stat` on most file systems; only a symlink is
+            // followed (a linked folder is as much a session as a real one).
+            let kind = e.file_type().ok()?;
+            let is_dir = if kind.is_symlink() {
+                fs::metadata(e.path()).is_ok_and(|m| m.is_dir())
+            } else {
+                kind.is_dir()
+            };
             Some((name, is_dir))
         })
 }

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod assets;
+mod cache;
 mod error;
 mod events;
 mod extract;

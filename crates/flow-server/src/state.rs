@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use flow_core::{Config, Index, Layout};
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::ResponseCache;
 use crate::hub::Hub;
 use crate::live::IndexTask;
 use crate::theme::ThemeStore;
@@ -17,6 +18,10 @@ pub struct AppState {
     index: Arc<RwLock<Index>>,
     hub: Arc<Hub>,
     theme: Arc<ThemeStore>,
+    responses: Arc<ResponseCache>,
+    /// Identifies this run of the server (start time in ms), so validators from an earlier
+    /// run never match.
+    run_id: u64,
     /// Cancelled on shutdown; every stream ends with it.
     shutdown: CancellationToken,
 }
@@ -37,6 +42,10 @@ impl AppState {
             index: Arc::new(RwLock::new(index)),
             hub: Arc::new(Hub::new()),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
+            responses: Arc::new(ResponseCache::default()),
+            run_id: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             config: Arc::new(config),
             shutdown,
         };
@@ -61,6 +70,14 @@ impl AppState {
     /// Blocking: call it from the blocking pool.
     pub(crate) fn apply_now(&self, changes: Vec<flow_core::Change>) {
         crate::live::apply_and_publish(&self.index, &self.hub, changes);
+    }
+
+    pub(crate) fn responses(&self) -> &ResponseCache {
+        &self.responses
+    }
+
+    pub(crate) fn run_id(&self) -> u64 {
+        self.run_id
     }
 
     pub(crate) fn theme(&self) -> &ThemeStore {

@@ -1,8 +1,8 @@
 //! `GET /api/sessions` and `GET /api/sessions/:session_id` (contract §3).
 
-use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use flow_core::SessionId;
 use serde::Deserialize;
 
@@ -36,31 +36,34 @@ impl SessionsQuery {
 
 pub(crate) async fn list_sessions(
     State(app): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<SessionsQuery>,
 ) -> Result<Response, ApiError> {
     let limit = query.limit()?.unwrap_or(usize::MAX);
-    let index = app.index();
-    let views: Vec<SessionView<'_>> = index
-        .summaries()
-        .into_iter()
-        .take(limit)
-        .map(SessionView::from)
-        .collect();
-    Ok(Json(views).into_response())
+    crate::cache::respond(&app, &headers, format!("sessions?{limit}"), |index| {
+        let views: Vec<SessionView<'_>> = index
+            .newest(limit)
+            .into_iter()
+            .map(SessionView::from)
+            .collect();
+        serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()))
+    })
 }
 
 pub(crate) async fn get_session(
     State(app): State<AppState>,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<SessionId>,
 ) -> Result<Response, ApiError> {
-    let index = app.index();
-    let records = index.tasks(id.as_str()).ok_or(ApiError::SessionNotFound)?;
-    let views: Vec<TaskView<'_>> = records
-        .into_iter()
-        .map(|record| TaskView {
-            record,
-            owner: None,
-        })
-        .collect();
-    Ok(Json(views).into_response())
+    crate::cache::respond(&app, &headers, format!("session/{id}"), |index| {
+        let records = index.tasks(id.as_str()).ok_or(ApiError::SessionNotFound)?;
+        let views: Vec<TaskView<'_>> = records
+            .into_iter()
+            .map(|record| TaskView {
+                record,
+                owner: None,
+            })
+            .collect();
+        serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()))
+    })
 }

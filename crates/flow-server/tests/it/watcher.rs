@@ -206,3 +206,44 @@ async fn malformed_write_keeps_the_stream_and_the_rest_of_the_session() {
         .await;
     assert_eq!(whole["task"]["id"], "2");
 }
+
+#[tokio::test]
+async fn list_etag_is_304_until_something_changes() {
+    let server = TestServer::start(one_session()).await;
+    let mut events = server.sse().await;
+    let first = server.get("/api/sessions").await;
+    let etag = first.headers()["etag"].clone();
+    let again = server
+        .client
+        .get(server.url("/api/sessions"))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    server.tree.task("s1", task("7", "pending"));
+    let _ = events
+        .until(|e| is_update(e, "add", "s1", Some("7.json")))
+        .await;
+    let changed = server
+        .client
+        .get(server.url("/api/sessions"))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.status(),
+        200,
+        "a change makes the old validator stale"
+    );
+    assert_ne!(changed.headers()["etag"], etag);
+    let body: serde_json::Value = changed.json().await.unwrap();
+    let s1 = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "s1")
+        .unwrap();
+    assert_eq!(s1["taskCount"], 2);
+}
