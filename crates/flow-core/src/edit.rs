@@ -66,15 +66,15 @@ pub fn add_note(
     }
     let (dir, file) = task_path(tasks_dir, session, task_id);
     let original = read_existing(&dir, &file)?;
-    let mut task = Task::parse(&original).map_err(|e| EditError::Unreadable(e.to_string()))?;
-    let description = match task.fields.get("description") {
+    let task = Task::parse(&original).map_err(|e| EditError::Unreadable(e.to_string()))?;
+    let mut fields = task.fields();
+    let description = match fields.get("description") {
         Some(Value::String(s)) => s.as_str(),
         _ => "",
     };
     let updated = format!("{description}{NOTE_HEADER}{note}");
-    task.fields
-        .insert("description".to_owned(), Value::String(updated));
-    let mut bytes = serde_json::to_vec_pretty(&task.fields).map_err(io::Error::other)?;
+    fields.insert("description".to_owned(), Value::String(updated));
+    let mut bytes = serde_json::to_vec_pretty(&fields).map_err(io::Error::other)?;
     if original.ends_with(b"\n") {
         bytes.push(b'\n');
     }
@@ -84,7 +84,7 @@ pub fn add_note(
         return Err(EditError::Conflict);
     }
     crate::fs::write_atomic(&file, &bytes)?;
-    Ok(task)
+    Task::parse(&bytes).map_err(|e| EditError::Unreadable(e.to_string()))
 }
 
 /// Removes the task file unless another task of the session lists it in `blockedBy`, in which
@@ -193,7 +193,7 @@ mod tests {
         add_note(dir.path(), &s, &one_again, "x").unwrap();
         let task = Task::parse(&std::fs::read(dir.path().join("s/1.json")).unwrap()).unwrap();
         assert_eq!(
-            task.fields["description"],
+            task.fields()["description"],
             "\n\n---\n\n#### [Note added by user]\n\nx"
         );
     }

@@ -4,6 +4,7 @@
 use flow_core::time::rfc3339_millis;
 use flow_core::{SessionSummary, TaskRecord};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,14 +68,45 @@ impl Serialize for TaskView<'_> {
             "project",
         ];
         let added = if self.owner.is_some() { 5 } else { 2 };
+        let stored = self.record.task.json();
+        let created = rfc3339_millis(self.record.created);
+        let updated = rfc3339_millis(self.record.modified);
+        // Fast path: splice Flow's fields into the stored text. Taken only when no key Flow adds
+        // appears anywhere in it, so nothing can end up written twice.
+        let clash = ADDED[..added]
+            .iter()
+            .any(|k| stored.contains(&format!("\"{k}\"")));
+        if !clash {
+            let mut out = String::with_capacity(stored.len() + 160);
+            out.push_str(&stored[..stored.len() - 1]);
+            if stored.len() > 2 {
+                out.push(',');
+            }
+            out.push_str(&format!(
+                "\"createdAt\":\"{created}\",\"updatedAt\":\"{updated}\""
+            ));
+            if let Some(owner) = self.owner {
+                let rest = serde_json::json!({
+                    "sessionId": owner.session_id,
+                    "sessionName": owner.session_name,
+                    "project": owner.project,
+                });
+                let rest = rest.to_string();
+                out.push(',');
+                out.push_str(&rest[1..rest.len() - 1]);
+            }
+            out.push('}');
+            let raw = RawValue::from_string(out).map_err(serde::ser::Error::custom)?;
+            return raw.serialize(s);
+        }
         let mut map = s.serialize_map(None)?;
-        for (key, value) in &self.record.task.fields {
+        for (key, value) in &self.record.task.fields() {
             if !ADDED[..added].contains(&key.as_str()) {
                 map.serialize_entry(key, value)?;
             }
         }
-        map.serialize_entry("createdAt", &rfc3339_millis(self.record.created))?;
-        map.serialize_entry("updatedAt", &rfc3339_millis(self.record.modified))?;
+        map.serialize_entry("createdAt", &created)?;
+        map.serialize_entry("updatedAt", &updated)?;
         if let Some(owner) = self.owner {
             map.serialize_entry("sessionId", owner.session_id)?;
             map.serialize_entry("sessionName", &owner.session_name)?;

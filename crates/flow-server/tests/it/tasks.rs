@@ -27,3 +27,24 @@ async fn all_tasks_carry_their_session_newest_session_first() {
         );
     }
 }
+
+#[tokio::test]
+async fn stored_fields_named_like_flows_own_are_replaced_not_duplicated() {
+    let tree = crate::support::ClaudeTree::new();
+    tree.task(
+        "s",
+        json!({"id":"1","subject":"x","status":"pending","createdAt":"yesterday","project":"stale","note":"\"createdAt\" in text"}),
+    );
+    let server = TestServer::start(tree).await;
+    let raw = server.get("/api/tasks/all").await.text().await.unwrap();
+    assert_eq!(raw.matches("\"createdAt\":").count(), 1, "{raw}");
+    assert_eq!(raw.matches("\"project\":").count(), 1, "{raw}");
+    let all: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_ne!(all[0]["createdAt"], "yesterday");
+    assert_eq!(
+        all[0]["project"],
+        serde_json::Value::Null,
+        "the session's project, not the stored one"
+    );
+    assert_eq!(all[0]["note"], "\"createdAt\" in text");
+}
