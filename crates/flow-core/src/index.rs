@@ -77,6 +77,66 @@ struct TaskEntry {
     racy: bool,
 }
 
+impl TaskEntry {
+    /// Opens, stats and reads in one go (no separate path lookup): the cold scan does this
+    /// 200,000 times for a large Claude dir, so every system call counts.
+    fn open(path: &Path) -> Option<Self> {
+        use std::io::Read;
+        let mut file = fs::File::open(path).ok()?;
+        let meta = file.metadata().ok().filter(fs::Metadata::is_file)?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+        let task = match file.read_to_end(&mut bytes) {
+            Ok(_) => parse_task(path, &bytes),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
+                None
+            }
+        };
+        let stamp = Stamp::of(&meta);
+        Some(Self {
+            stamp,
+            created: created_time(&meta),
+            task,
+            racy: is_racy(stamp.modified),
+        })
+    }
+
+    fn read(path: &Path, meta: &fs::Metadata) -> Self {
+        let stamp = Stamp::of(meta);
+        Self {
+            stamp,
+            created: created_time(meta),
+            task: read_task(path),
+            racy: is_racy(stamp.modified),
+        }
+    }
+}
+
+impl SessionEntry {
+    /// Reads a whole session folder without touching the index, so a cold start can read many
+    /// folders at once. `None` if it is not a folder (any more).
+    fn read(dir: &Path) -> Option<Self> {
+        let dir_meta = fs::metadata(dir).ok().filter(fs::Metadata::is_dir)?;
+        let mut tasks = HashMap::new();
+        for (name, is_dir) in list_dir(dir) {
+            if is_dir || task_file_stem(&name).is_none() {
+                continue;
+            }
+            if let Some(entry) = TaskEntry::open(&dir.join(&name)) {
+                tasks.insert(name, entry);
+            }
+        }
+        let mut entry = Self {
+            dir_modified: dir_meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            tasks,
+            counts: Counts::default(),
+            newest_task: None,
+        };
+        entry.refresh_cache();
+        Some(entry)
+    }
+}
+
 /// Coarser than any file system's mtime tick that Flow is likely to meet.
 const RACY_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -185,10 +245,46 @@ impl Index {
         }
     }
 
-    /// Builds the index from the disk as it is now.
+    /// Builds the index from the disk as it is now. Session folders are read on every core:
+    /// reading and parsing thousands of task files is most of a cold start.
     pub fn scan(layout: Layout) -> Self {
         let mut index = Self::new(layout);
-        index.apply([Change::AllRoots]);
+        index.relist_projects();
+        let ids: Vec<String> = list_subdirs(&index.layout.tasks_dir).collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let per_thread = ids.len().div_ceil(threads).max(1);
+        type Read = (String, SessionEntry, Option<(String, TranscriptCursor)>);
+        let shared = &index;
+        let read: Vec<Read> = std::thread::scope(|scope| {
+            let workers: Vec<_> = ids
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .filter_map(|id| {
+                                let entry = SessionEntry::read(&shared.layout.tasks_dir.join(id))?;
+                                Some((id.clone(), entry, shared.read_transcript_for(id)))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        for (id, entry, transcript) in read {
+            index.sessions.insert(id, entry);
+            if let Some((stem, cursor)) = transcript
+                && let Some(t) = index.transcripts.get_mut(&stem)
+            {
+                t.cursor = Some(cursor);
+            }
+        }
         index
     }
 
@@ -345,29 +441,19 @@ impl Index {
                 if same_stamp && !known.is_some_and(|k| k.racy) {
                     return;
                 }
-                let task = read_task(&path);
-                let racy = is_racy(stamp.modified);
-                if same_stamp && known.is_some_and(|k| k.task == task) {
+                let fresh = TaskEntry::read(&path, &meta);
+                if same_stamp && known.is_some_and(|k| k.task == fresh.task) {
                     if let Some(k) = entry.tasks.get_mut(file) {
-                        k.racy = racy;
+                        k.racy = fresh.racy;
                     }
                     return;
                 }
-                let created = created_time(&meta);
                 let event = if known.is_some() {
                     FileEvent::Change
                 } else {
                     FileEvent::Add
                 };
-                entry.tasks.insert(
-                    file.to_owned(),
-                    TaskEntry {
-                        stamp,
-                        created,
-                        task,
-                        racy,
-                    },
-                );
+                entry.tasks.insert(file.to_owned(), fresh);
                 event
             }
         };
@@ -532,6 +618,18 @@ impl Index {
         }
     }
 
+    /// Reads the transcript a folder links to from scratch, without touching the index (the
+    /// cold scan runs this on many threads).
+    fn read_transcript_for(&self, folder: &str) -> Option<(String, TranscriptCursor)> {
+        let stem = self.transcript_for(folder)?;
+        let path = &self.transcripts.get(stem)?.path;
+        let mut cursor = TranscriptCursor::default();
+        if let Err(err) = cursor.read_new(path) {
+            tracing::warn!(path = %path.display(), %err, "could not read transcript");
+        }
+        Some((stem.to_owned(), cursor))
+    }
+
     fn read_transcript(&mut self, stem: &str) {
         let Some(entry) = self.transcripts.get_mut(stem) else {
             return;
@@ -689,10 +787,17 @@ fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
 }
 
 fn read_task(path: &Path) -> Option<Task> {
-    let res = fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| Task::parse(&bytes).map_err(|e| e.to_string()));
-    match res {
+    match fs::read(path) {
+        Ok(bytes) => parse_task(path, &bytes),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
+            None
+        }
+    }
+}
+
+fn parse_task(path: &Path, bytes: &[u8]) -> Option<Task> {
+    match Task::parse(bytes) {
         Ok(task) => Some(task),
         Err(err) => {
             // Logged once per file version: the file is only re-read when its stamp changes.

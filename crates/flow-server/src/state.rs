@@ -34,10 +34,23 @@ impl AppState {
             tasks_dir: config.tasks_dir.clone(),
             projects_dir: config.projects_dir.clone(),
         };
-        let watching = crate::live::watch(&layout);
-        let index = tokio::task::spawn_blocking(move || Index::scan(layout))
-            .await
-            .map_err(std::io::Error::other)?;
+        // Placing recursive watches walks the whole tree, so it runs beside the scan rather
+        // than before it. A file changed in the instant between the scan reading its folder
+        // and the watch landing there is caught by the periodic reconciliation (≤ 15 s).
+        let started = std::time::Instant::now();
+        let watch_layout = layout.clone();
+        let watching = tokio::task::spawn_blocking(move || crate::live::watch(&watch_layout));
+        let index = tokio::task::spawn_blocking(move || Index::scan(layout));
+        let (watching, index) = tokio::join!(watching, index);
+        let (watching, index) = (
+            watching.map_err(std::io::Error::other)?,
+            index.map_err(std::io::Error::other)?,
+        );
+        tracing::info!(
+            sessions = index.session_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "indexed the claude dir"
+        );
         let state = Self {
             index: Arc::new(RwLock::new(index)),
             hub: Arc::new(Hub::new()),
