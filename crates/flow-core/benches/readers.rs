@@ -47,12 +47,27 @@ fn readers(c: &mut Criterion) {
     let path = dir.path().join("t.jsonl");
     {
         let mut f = std::fs::File::create(&path).unwrap();
-        writeln!(f, "{}", serde_json::json!({"type":"user","cwd":"/repo","slug":"calm-fox"})).unwrap();
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"type":"user","cwd":"/repo","slug":"calm-fox"})
+        )
+        .unwrap();
         let filler = "x".repeat(2000);
         for i in 0..500 {
-            writeln!(f, "{}", serde_json::json!({"type":"assistant","i":i,"text":filler})).unwrap();
+            writeln!(
+                f,
+                "{}",
+                serde_json::json!({"type":"assistant","i":i,"text":filler})
+            )
+            .unwrap();
         }
-        writeln!(f, "{}", serde_json::json!({"type":"custom-title","customTitle":"Renamed"})).unwrap();
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"type":"custom-title","customTitle":"Renamed"})
+        )
+        .unwrap();
     }
     c.bench_function("TranscriptCursor first read (1 MiB)", |b| {
         b.iter(|| {
@@ -78,7 +93,9 @@ fn readers(c: &mut Criterion) {
         b.iter(|| Index::scan(black_box(layout.clone())));
     });
     let index = Index::scan(layout.clone());
-    group.bench_function("Index::newest(20) of 200", |b| b.iter(|| index.newest(black_box(20)).len()));
+    group.bench_function("Index::newest(20) of 200", |b| {
+        b.iter(|| index.newest(black_box(20)).len())
+    });
     group.finish();
 }
 
