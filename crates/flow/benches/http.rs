@@ -79,6 +79,11 @@ impl Conn {
 
     /// Sends the request and reads the whole response; returns (status, body length).
     async fn get(&mut self) -> (u16, usize) {
+        let (status, body) = self.get_body().await;
+        (status, body.len())
+    }
+
+    async fn get_body(&mut self) -> (u16, Vec<u8>) {
         self.reader
             .get_mut()
             .write_all(&self.request)
@@ -104,7 +109,7 @@ impl Conn {
         }
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body).await.unwrap();
-        (status, len)
+        (status, body)
     }
 }
 
@@ -171,38 +176,11 @@ fn rss_mib(pid: u32) -> f64 {
 async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
     loop {
         if let Some(mut conn) = Conn::open(addr, "/api/sessions?limit=all").await {
-            let mut body = String::new();
-            conn.reader
-                .get_mut()
-                .write_all(&conn.request)
-                .await
-                .unwrap();
-            // Read headers, then count ids in the body.
-            let (status, len) = {
-                let mut line = String::new();
-                conn.reader.read_line(&mut line).await.unwrap();
-                let status: u16 = line
-                    .split(' ')
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                let mut len = 0;
-                loop {
-                    line.clear();
-                    conn.reader.read_line(&mut line).await.unwrap();
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                }
-                (status, len)
-            };
-            let mut bytes = vec![0; len];
-            conn.reader.read_exact(&mut bytes).await.unwrap();
-            body.push_str(&String::from_utf8_lossy(&bytes));
-            if status == 200 && body.matches("\"taskCount\"").count() == expect {
+            let (status, body) = conn.get_body().await;
+            let listed = String::from_utf8_lossy(&body)
+                .matches("\"taskCount\"")
+                .count();
+            if status == 200 && listed == expect {
                 return Instant::now();
             }
         }

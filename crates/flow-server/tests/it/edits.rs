@@ -39,27 +39,13 @@ fn tree() -> ClaudeTree {
     tree
 }
 
-async fn post_note(server: &TestServer, path: &str, body: &str) -> reqwest::Response {
-    server
-        .client
-        .post(server.url(path))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn note_is_appended_keeping_every_field_and_formatting() {
     let server = TestServer::start(tree()).await;
     let mut events = server.sse().await;
-    let res = post_note(
-        &server,
-        "/api/tasks/s1/1/note",
-        r#"{"note":"  Check the logs  "}"#,
-    )
-    .await;
+    let res = server
+        .post_json("/api/tasks/s1/1/note", r#"{"note":"  Check the logs  "}"#)
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["success"], true);
@@ -93,7 +79,7 @@ async fn note_is_appended_keeping_every_field_and_formatting() {
 async fn note_errors_are_precise() {
     let server = TestServer::start(tree()).await;
     let check = async |path: &str, body: &str, status: u16, error: &str| {
-        let res = post_note(&server, path, body).await;
+        let res = server.post_json(path, body).await;
         assert_eq!(res.status().as_u16(), status, "{path} {body}");
         assert_eq!(res.headers()["cache-control"], "no-store");
         let got: Value = res.json().await.unwrap();
@@ -146,7 +132,7 @@ async fn note_errors_are_precise() {
         "text/plain bodies (form CSRF) are refused"
     );
     let huge = format!(r#"{{"note":"{}"}}"#, "a".repeat(3 << 20));
-    let res = post_note(&server, "/api/tasks/s1/1/note", &huge).await;
+    let res = server.post_json("/api/tasks/s1/1/note", &huge).await;
     assert_eq!(res.status(), 413);
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());
     assert_eq!(

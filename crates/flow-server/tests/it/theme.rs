@@ -10,17 +10,6 @@ fn config(tree: &ClaudeTree) -> flow_server::Config {
     config
 }
 
-async fn post_theme(server: &TestServer, body: &str) -> reqwest::Response {
-    server
-        .client
-        .post(server.url("/api/theme"))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn theme_defaults_to_system_persists_across_restart_and_reaches_sse() {
     let tree = ClaudeTree::new();
@@ -31,7 +20,7 @@ async fn theme_defaults_to_system_persists_across_restart_and_reaches_sse() {
         json!({"theme":"system"})
     );
     let mut events = server.sse().await;
-    let res = post_theme(&server, r#"{"theme":"dark"}"#).await;
+    let res = server.post_json("/api/theme", r#"{"theme":"dark"}"#).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -44,7 +33,7 @@ async fn theme_defaults_to_system_persists_across_restart_and_reaches_sse() {
         "nothing is written into the Claude dir"
     );
 
-    let res = post_theme(&server, r#"{"theme":"neon"}"#).await;
+    let res = server.post_json("/api/theme", r#"{"theme":"neon"}"#).await;
     assert_eq!(res.status(), 422);
     assert!(
         res.json::<Value>().await.unwrap()["error"]

@@ -121,6 +121,17 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// POST with a JSON body (sent as given, so tests can send malformed JSON too).
+    pub async fn post_json(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
