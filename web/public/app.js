@@ -139,8 +139,10 @@ function applyUpdate(event) {
     tasks.delete(id);
     if (state.openTask?.sessionId === sid && state.openTask.taskId === id) state.openTask = null;
   } else if (event.task) {
-    const before = tasks.get(id);
-    tasks.set(id, event.task);
+    // Keyed like the initial load: by the task's own id (its file name when it has none).
+    const key = String(event.task.id ?? id);
+    const before = tasks.get(key);
+    tasks.set(key, event.task);
     if (before && before.status !== 'completed' && event.task.status === 'completed') {
       celebrate(event.task, event.session);
     }
@@ -219,14 +221,19 @@ function statusOf(task) {
   return STATUSES.includes(task.status) ? task.status : 'pending';
 }
 
+/** A task's id list as strings; a malformed field (not an array) is no list at all. */
+function ids(list) {
+  return Array.isArray(list) ? list.map(String) : [];
+}
+
 /** Open blockers: an unknown blocker id counts as blocking (contract §1). */
 function openBlockers(sid, task) {
   const tasks = state.tasks.get(sid);
-  return (task.blockedBy ?? []).map(String).filter((id) => tasks?.get(id)?.status !== 'completed');
+  return ids(task.blockedBy).filter((id) => tasks?.get(id)?.status !== 'completed');
 }
 
 function dependentsOf(sid, taskId) {
-  return visibleTasks(sid).filter((t) => (t.blockedBy ?? []).map(String).includes(String(taskId)));
+  return visibleTasks(sid).filter((t) => ids(t.blockedBy).includes(String(taskId)));
 }
 
 function isStale(s) {
@@ -421,7 +428,7 @@ function card(sid, t, index) {
   el('p', { class: 'subject' }, t.subject ?? '(no subject)'),
   statusOf(t) === 'in_progress' && t.activeForm ? el('p', { class: 'active-form' }, t.activeForm) : null,
   state.selected === '*' && session ? el('div', { class: 'session-name' }, sessionName(session)) : null,
-  (t.blockedBy ?? []).length ? el('div', { class: 'chips' }, (t.blockedBy ?? []).map((id) => el('button', {
+  ids(t.blockedBy).length ? el('div', { class: 'chips' }, ids(t.blockedBy).map((id) => el('button', {
     type: 'button',
     class: `chip${blockers.includes(String(id)) ? ' open' : ''}`,
     title: `Blocked by #${id}`,
@@ -486,8 +493,8 @@ function renderDetail() {
   ].filter(Boolean).join(' · ');
   $('detail-active').textContent = statusOf(task) === 'in_progress' ? task.activeForm ?? '' : '';
   const chip = (id) => el('button', { type: 'button', class: 'chip', onclick: () => openTask(open.sessionId, String(id)) }, `#${id}`);
-  const blockedBy = (task.blockedBy ?? []).map(String);
-  const blocks = (task.blocks ?? []).map(String);
+  const blockedBy = ids(task.blockedBy);
+  const blocks = ids(task.blocks);
   $('detail-deps').replaceChildren(...[
     blockedBy.length ? el('div', { class: 'blocked-by' }, 'Blocked by ', ...blockedBy.map(chip)) : null,
     blocks.length ? el('div', { class: 'blocks' }, 'Blocks ', ...blocks.map(chip)) : null,
@@ -569,6 +576,8 @@ function askDelete() {
     : 'The task file is removed from disk. This cannot be undone.';
   $('confirm-dependents').replaceChildren(...dependents.map((t) => el('li', {}, `#${t.id} ${t.subject ?? ''}`)));
   $('confirm-yes').disabled = dependents.length > 0;
+  // A dialog keeps its last returnValue: without this, Esc after an earlier "Delete" deletes.
+  $('confirm-delete').returnValue = '';
   $('confirm-delete').showModal();
 }
 

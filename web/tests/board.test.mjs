@@ -115,6 +115,17 @@ test('delete asks first, names dependents, and removes the card', async () => {
     await page.locator('.card[data-task-id="3"]').waitFor({ state: 'detached' });
     assert.equal(existsSync(tree.path(`tasks/${S1}/3.json`)), false);
     assert.equal(existsSync(tree.path(`tasks/${S1}/2.json`)), true);
+    // After one confirmed delete, pressing Esc in the next confirmation must not delete.
+    await page.click('.card[data-task-id="2"]');
+    await page.keyboard.press('d');
+    await page.locator('#confirm-delete').waitFor();
+    assert.equal(await page.locator('#confirm-yes').isDisabled(), false, '3 is gone: 2 is free to delete');
+    await page.keyboard.press('Escape');
+    await page.locator('#confirm-delete').waitFor({ state: 'hidden' });
+    await page.click(`.session[data-session-id="${S2}"]`);
+    await page.click(`.session[data-session-id="${S1}"]`);
+    assert.equal(await page.locator('.card[data-task-id="2"]').count(), 1);
+    assert.equal(existsSync(tree.path(`tasks/${S1}/2.json`)), true);
   });
 });
 

@@ -67,7 +67,9 @@ pub fn add_note(
     let (dir, file) = task_path(tasks_dir, session, task_id);
     let original = read_existing(&dir, &file)?;
     let task = Task::parse(&original).map_err(|e| EditError::Unreadable(e.to_string()))?;
-    let mut fields = task.fields();
+    let mut fields = task
+        .fields()
+        .map_err(|e| EditError::Unreadable(e.to_string()))?;
     let description = match fields.get("description") {
         Some(Value::String(s)) => s.as_str(),
         _ => "",
@@ -80,10 +82,10 @@ pub fn add_note(
     }
     // Re-read just before replacing: if Claude Code rewrote the file meanwhile, our edit was
     // made on a stale copy and must not win.
-    if std::fs::read(&file).ok().as_deref() != Some(original.as_slice()) {
+    let unchanged = || std::fs::read(&file).ok().as_deref() == Some(original.as_slice());
+    if !crate::fs::write_atomic_if(&file, &bytes, unchanged)? {
         return Err(EditError::Conflict);
     }
-    crate::fs::write_atomic(&file, &bytes)?;
     Task::parse(&bytes).map_err(|e| EditError::Unreadable(e.to_string()))
 }
 
@@ -193,8 +195,23 @@ mod tests {
         add_note(dir.path(), &s, &one_again, "x").unwrap();
         let task = Task::parse(&std::fs::read(dir.path().join("s/1.json")).unwrap()).unwrap();
         assert_eq!(
-            task.fields()["description"],
+            task.fields().unwrap()["description"],
             "\n\n---\n\n#### [Note added by user]\n\nx"
+        );
+    }
+
+    #[test]
+    fn a_task_that_cannot_be_rebuilt_exactly_is_not_rewritten() {
+        let text = r#"{"id":"1","description":"d","x":1e400}"#;
+        let dir = setup(&[("s/1.json", text)]);
+        let (s, one) = ids("s", "1");
+        assert!(matches!(
+            add_note(dir.path(), &s, &one, "x"),
+            Err(EditError::Unreadable(_))
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("s/1.json")).unwrap(),
+            text
         );
     }
 

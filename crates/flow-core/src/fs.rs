@@ -8,6 +8,17 @@ use std::path::Path;
 /// is only atomic within one file system), is dot-prefixed so watchers ignore it, and is removed
 /// if anything fails before the rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_if(path, bytes, || true).map(drop)
+}
+
+/// Like [`write_atomic`], but asks `still_ok` after the new content is on disk and just before
+/// the rename, so a check that the target is unchanged leaves the narrowest possible window.
+/// Returns `false` (and leaves the target untouched) when `still_ok` says no.
+pub fn write_atomic_if(
+    path: &Path,
+    bytes: &[u8],
+    still_ok: impl FnOnce() -> bool,
+) -> io::Result<bool> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -17,12 +28,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    if !still_ok() {
+        return Ok(false); // the temporary file is removed when `tmp` drops
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     // Make the rename itself durable; failure here still leaves a correct file.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

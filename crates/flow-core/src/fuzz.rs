@@ -44,7 +44,7 @@ proptest! {
         let text = serde_json::json!({"id": "1", key.clone(): value, "status": status}).to_string();
         let task = Task::parse(text.as_bytes()).unwrap();
         prop_assert_eq!(task.json(), text.as_str());
-        prop_assert_eq!(serde_json::to_string(&task.fields()).unwrap(), text);
+        prop_assert_eq!(serde_json::to_string(&task.fields().unwrap()).unwrap(), text);
     }
 
     #[test]

@@ -602,13 +602,16 @@ impl Index {
                 .contains_key(&format!("session-{}", prefix8(stem)))
     }
 
-    /// The metadata of every folder `stem` could name, for before/after comparison.
-    fn linked_folders_meta(&self, stem: &str) -> [Option<TranscriptMeta>; 2] {
+    /// What every folder `stem` could name shows of it (the transcript it links to, which also
+    /// picks its `sessions-index.json` enrichment, and that transcript's metadata), for
+    /// before/after comparison.
+    fn linked_folders_meta(&self, stem: &str) -> [Option<(Option<String>, TranscriptMeta)>; 2] {
         let short = format!("session-{}", prefix8(stem));
         [stem, short.as_str()].map(|id| {
-            self.sessions
-                .contains_key(id)
-                .then(|| self.meta_of(id).clone())
+            self.sessions.contains_key(id).then(|| {
+                let linked = self.transcript_for(id).map(str::to_owned);
+                (linked, self.meta_of(id).clone())
+            })
         })
     }
 

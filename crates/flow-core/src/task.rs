@@ -113,9 +113,11 @@ impl Task {
         &self.json
     }
 
-    /// The stored object as a map, for code that must edit or inspect arbitrary fields.
-    pub fn fields(&self) -> Map<String, Value> {
-        serde_json::from_str(&self.json).unwrap_or_default()
+    /// The stored object as a map, for code that must edit or inspect arbitrary fields. This
+    /// can fail where `parse` did not (a number too large for a float in a field nobody reads),
+    /// and then must never be mistaken for an empty object.
+    pub fn fields(&self) -> Result<Map<String, Value>, serde_json::Error> {
+        serde_json::from_str(&self.json)
     }
 
     pub fn status(&self) -> TaskStatus {
@@ -195,7 +197,7 @@ mod tests {
     fn keeps_unknown_fields_in_order() {
         let raw = br#"{"id":"1","zeta":1,"subject":"s","alpha":{"x":[1,2]},"status":"completed"}"#;
         let task = Task::parse(raw).unwrap();
-        let fields = task.fields();
+        let fields = task.fields().unwrap();
         let keys: Vec<_> = fields.keys().map(String::as_str).collect();
         assert_eq!(keys, ["id", "zeta", "subject", "alpha", "status"]);
         assert_eq!(task.status(), TaskStatus::Completed);
@@ -220,6 +222,13 @@ mod tests {
             Task::parse(b"\"x\""),
             Err(TaskParseError::NotAnObject)
         ));
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_kept_but_not_mistaken_for_an_empty_object() {
+        let task = Task::parse(br#"{"id":"1","x":1e400}"#).unwrap();
+        assert_eq!(task.json(), r#"{"id":"1","x":1e400}"#);
+        assert!(task.fields().is_err());
     }
 
     #[test]

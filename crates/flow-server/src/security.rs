@@ -54,17 +54,18 @@ pub(crate) async fn guard(State(app): State<AppState>, req: Request, next: Next)
     next.run(req).await
 }
 
-/// `host[:port]` is acceptable if it is an IP literal (rebinding needs a name), `localhost` or
-/// a `.localhost` name (always loopback), or explicitly allowed.
+/// `host[:port]` is acceptable if it is an IP literal (rebinding needs a name), `localhost`, or
+/// explicitly allowed.
 fn host_allowed(authority: &str, allowed: &[String]) -> bool {
     let host = strip_port(authority);
     if host.is_empty() {
         return false;
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
+    // Only `localhost` itself: subdomains of it reach a resolver on some systems, and a
+    // hostile one could rebind them.
     bare.parse::<std::net::IpAddr>().is_ok()
         || host.eq_ignore_ascii_case("localhost")
-        || host.to_ascii_lowercase().ends_with(".localhost")
         || allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
 }
 
@@ -156,7 +157,6 @@ mod tests {
             "localhost",
             "LOCALHOST:1",
             "[::1]:3456",
-            "app.localhost:80",
             "192.168.1.5:3456",
             "flow.lan:3456",
         ] {
@@ -166,6 +166,7 @@ mod tests {
             "evil.com",
             "evil.com:3456",
             "localhost.evil.com",
+            "app.localhost:80",
             "",
             ":3456",
             "127.0.0.1.nip.io",

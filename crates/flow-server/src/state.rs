@@ -19,6 +19,10 @@ pub struct AppState {
     hub: Arc<Hub>,
     theme: Arc<ThemeStore>,
     responses: Arc<ResponseCache>,
+    /// Serialises Flow's own edits of task files, so two notes sent at once cannot both pass
+    /// the unchanged-check and have the second overwrite the first. Held only on the blocking
+    /// pool, for one edit.
+    edits: Arc<std::sync::Mutex<()>>,
     /// Identifies this run of the server (start time in ms), so validators from an earlier
     /// run never match.
     run_id: u64,
@@ -56,6 +60,7 @@ impl AppState {
             hub: Arc::new(Hub::new()),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             responses: Arc::new(ResponseCache::default()),
+            edits: Arc::new(std::sync::Mutex::new(())),
             run_id: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
@@ -83,6 +88,13 @@ impl AppState {
     /// Blocking: call it from the blocking pool.
     pub(crate) fn apply_now(&self, changes: Vec<flow_core::Change>) {
         crate::live::apply_and_publish(&self.index, &self.hub, changes);
+    }
+
+    /// Blocking: call it from the blocking pool.
+    pub(crate) fn edit_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.edits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn responses(&self) -> &ResponseCache {

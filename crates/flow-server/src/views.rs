@@ -76,7 +76,14 @@ impl Serialize for TaskView<'_> {
         let clash = ADDED[..added]
             .iter()
             .any(|k| stored.contains(&format!("\"{k}\"")));
-        if !clash {
+        // A stored object that cannot be rebuilt as a map (a number beyond f64) is spliced
+        // too: a repeated key is still valid JSON, and clients keep the last (Flow's) value.
+        let fields = if clash {
+            self.record.task.fields().ok()
+        } else {
+            None
+        };
+        let Some(fields) = fields else {
             let mut out = String::with_capacity(stored.len() + 160);
             out.push_str(&stored[..stored.len() - 1]);
             if stored.len() > 2 {
@@ -98,9 +105,9 @@ impl Serialize for TaskView<'_> {
             out.push('}');
             let raw = RawValue::from_string(out).map_err(serde::ser::Error::custom)?;
             return raw.serialize(s);
-        }
+        };
         let mut map = s.serialize_map(None)?;
-        for (key, value) in &self.record.task.fields() {
+        for (key, value) in &fields {
             if !ADDED[..added].contains(&key.as_str()) {
                 map.serialize_entry(key, value)?;
             }

@@ -69,6 +69,7 @@ async fn run_edit(
         file: file.to_owned(),
     };
     tokio::task::spawn_blocking(move || {
+        let _one_edit_at_a_time = app.edit_guard();
         edit()?;
         app.apply_now(vec![change]);
         Ok::<_, ApiError>(())

@@ -236,3 +236,33 @@ async fn hostile_ids_on_write_routes_touch_nothing() {
         4
     );
 }
+
+#[tokio::test]
+async fn concurrent_notes_all_land() {
+    let server = TestServer::start(tree()).await;
+    let posts = (0..10).map(|i| {
+        let body = format!(r#"{{"note":"note {i}"}}"#);
+        let server = &server;
+        async move {
+            server
+                .post_json("/api/tasks/s1/1/note", &body)
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(server.tree.path("tasks/s1/1.json")).unwrap(),
+    )
+    .unwrap();
+    let description = stored["description"].as_str().unwrap();
+    for i in 0..10 {
+        assert!(
+            description.contains(&format!("note {i}")),
+            "note {i} lost: {description}"
+        );
+    }
+    assert_eq!(stored["zeta"], json!({"kept":[1,2]}));
+}
