@@ -36,6 +36,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// When set, every API call must carry this bearer token (header or cookie).
     pub token: Option<String>,
+    /// The feature store's SQLite file; `None` turns the store off (`/api/features` → 404).
+    pub db: Option<PathBuf>,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             data_dir: None,
             allowed_hosts: Vec::new(),
             token: None,
+            db: None,
         }
     }
 }

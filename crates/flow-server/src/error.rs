@@ -21,6 +21,17 @@ pub(crate) enum ApiError {
     Forbidden(&'static str),
     #[error("Missing or invalid token")]
     Unauthorized,
+    #[error("Feature store is disabled")]
+    FeaturesDisabled,
+    /// A feature-store refusal; its code and evidence come from the store error.
+    #[error("{0}")]
+    Store(flow_db::StoreError),
+    /// A feature request body or path that does not fit, with the contract's code.
+    #[error("{message}")]
+    FeatureInput { code: &'static str, message: String },
+    /// A bulk create with per-item errors (`[{index, error}]`).
+    #[error("Some features in the batch are invalid")]
+    FeatureBatch(Vec<serde_json::Value>),
     /// A fault of ours: logged with its cause, answered without it.
     #[error("Internal server error")]
     Internal(String),
@@ -51,6 +62,13 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::FeaturesDisabled => StatusCode::NOT_FOUND,
+            Self::FeatureInput { code, .. } => match *code {
+                "invalid_id" => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            Self::FeatureBatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Store(err) => store_status(err),
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadId(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,9 +83,22 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
+        if let Self::Store(err) = &self
+            && store_status(err) == StatusCode::INTERNAL_SERVER_ERROR
+        {
+            tracing::error!(%err, "feature store failed");
+        }
         let mut body = json!({ "error": self.to_string() });
-        if let Self::BlocksOthers { blocked_tasks } = &self {
-            body["blockedTasks"] = json!(blocked_tasks);
+        match &self {
+            Self::BlocksOthers { blocked_tasks } => body["blockedTasks"] = json!(blocked_tasks),
+            Self::FeaturesDisabled => body["code"] = json!("features_disabled"),
+            Self::FeatureInput { code, .. } => body["code"] = json!(code),
+            Self::FeatureBatch(errors) => {
+                body["code"] = json!("validation_failed");
+                body["errors"] = json!(errors);
+            }
+            Self::Store(err) => store_evidence(err, &mut body),
+            _ => {}
         }
         let no_store = [(
             axum::http::header::CACHE_CONTROL,
@@ -121,5 +152,47 @@ impl From<JsonRejection> for ApiError {
             }
             other => Self::BadRequest(format!("Malformed JSON body: {}", other.body_text())),
         }
+    }
+}
+
+fn store_status(err: &flow_db::StoreError) -> StatusCode {
+    use flow_db::StoreError as E;
+    match err {
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Validation(_) | E::UnknownDependency(_) | E::SelfDependency | E::Bulk(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        E::Cycle(_)
+        | E::Blocked { .. }
+        | E::InvalidTransition { .. }
+        | E::HasDependents(_)
+        | E::ClaimedByOther { .. }
+        | E::LeaseLost => StatusCode::CONFLICT,
+        E::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The contract's `code` plus the evidence field each refusal names.
+fn store_evidence(err: &flow_db::StoreError, body: &mut serde_json::Value) {
+    use flow_db::StoreError as E;
+    body["code"] = json!(err.code());
+    match err {
+        E::Cycle(cycle) => body["cycle"] = json!(cycle),
+        E::Blocked { blocked_by } => body["blockedBy"] = json!(blocked_by),
+        E::HasDependents(dependents) => body["dependents"] = json!(dependents),
+        E::UnknownDependency(ids) => body["unknown"] = json!(ids),
+        E::VersionMismatch { current } => body["currentVersion"] = json!(current),
+        E::ClaimedByOther { by } => body["claimedBy"] = json!(by),
+        E::Bulk(errors) => {
+            body["errors"] = errors
+                .iter()
+                .map(|(index, e)| json!({"index": index, "code": e.code(), "error": e.to_string()}))
+                .collect();
+        }
+        _ => {}
+    }
+    if store_status(err) == StatusCode::INTERNAL_SERVER_ERROR {
+        body["error"] = json!("Internal server error");
     }
 }

@@ -8,6 +8,7 @@ mod cache;
 mod error;
 mod events;
 mod extract;
+mod features;
 mod hub;
 mod live;
 mod routes;

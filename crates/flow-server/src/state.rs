@@ -13,6 +13,8 @@ use crate::theme::ThemeStore;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The feature store, or `None` when it is off.
+    pub(crate) features: crate::features::MaybeFeatures,
     /// The one index of the Claude dir, written only by the index task. Locks are held only
     /// for a lookup or one batch, never across an `.await`.
     index: Arc<RwLock<Index>>,
@@ -55,7 +57,21 @@ impl AppState {
             ms = started.elapsed().as_millis() as u64,
             "indexed the claude dir"
         );
+        let features = match config.db.clone() {
+            None => None,
+            Some(path) => {
+                let opened = tokio::task::spawn_blocking(move || {
+                    flow_db::FeatureStore::open(&path).and_then(crate::features::Features::new)
+                })
+                .await
+                .map_err(std::io::Error::other)?;
+                Some(Arc::new(opened.map_err(|e| {
+                    std::io::Error::other(format!("feature store: {e}"))
+                })?))
+            }
+        };
         let state = Self {
+            features,
             index: Arc::new(RwLock::new(index)),
             hub: Arc::new(Hub::new()),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
@@ -73,6 +89,9 @@ impl AppState {
             shutdown: state.shutdown.clone(),
         }
         .spawn(watching);
+        if let Some(features) = state.features.clone() {
+            crate::features::spawn_lease_sweep(features, state.hub.clone(), state.shutdown.clone());
+        }
         Ok(state)
     }
 
@@ -107,6 +126,10 @@ impl AppState {
 
     pub(crate) fn theme(&self) -> &ThemeStore {
         &self.theme
+    }
+
+    pub(crate) fn hub_arc(&self) -> Arc<Hub> {
+        self.hub.clone()
     }
 
     pub(crate) fn hub(&self) -> &Hub {

@@ -55,6 +55,7 @@ fn start_server() -> Server {
             dir.path().to_str().unwrap(),
             "--port",
             &port.to_string(),
+            "--no-db",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -67,6 +67,13 @@ pub(crate) struct ServeArgs {
     /// once through the link printed at start, which sets a cookie.
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
+    /// The feature store's SQLite file [env: FLOW_DB, a path or `off`]
+    /// [default: <data dir>/flow.db, created on first start].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_db")]
+    db: Option<String>,
+    /// Run without the feature store: /api/features answers 404 features_disabled.
+    #[arg(long)]
+    no_db: bool,
 }
 
 /// The environment variables Flow reads, captured once.
@@ -82,6 +89,7 @@ pub(crate) struct Env {
     pub(crate) open_browser: Option<String>,
     pub(crate) data_dir: Option<String>,
     pub(crate) token: Option<String>,
+    pub(crate) db: Option<String>,
     pub(crate) home: Option<PathBuf>,
     /// The platform's data dir (`~/.local/share` on Linux).
     pub(crate) platform_data_dir: Option<PathBuf>,
@@ -102,6 +110,7 @@ impl Env {
             open_browser: var("OPEN_BROWSER"),
             data_dir: var("FLOW_DATA_DIR"),
             token: var("FLOW_TOKEN"),
+            db: var("FLOW_DB"),
             home: dirs::home_dir(),
             platform_data_dir: dirs::data_dir(),
         }
@@ -159,6 +168,15 @@ impl ServeArgs {
         config.data_dir = match self.data_dir.as_deref().or(env.data_dir.as_deref()) {
             Some(raw) => Some(path(raw)),
             None => env.platform_data_dir.as_ref().map(|d| d.join("flow")),
+        };
+        config.db = if self.no_db {
+            None
+        } else {
+            match self.db.as_deref().or(env.db.as_deref()) {
+                Some(off) if off.eq_ignore_ascii_case("off") => None,
+                Some(raw) => Some(path(raw)),
+                None => config.data_dir.as_ref().map(|d| d.join("flow.db")),
+            }
         };
         config.allowed_hosts = self.allowed_host;
         config.token = self.token.or_else(|| env.token.clone());
@@ -267,6 +285,31 @@ mod tests {
         let c = config(&["--data-dir", "~/d", "--token", "flag"], home());
         assert_eq!(c.data_dir, Some(PathBuf::from("/home/dev/d")));
         assert_eq!(c.token.as_deref(), Some("flag"));
+        assert_eq!(
+            c.db,
+            Some(PathBuf::from("/home/dev/d/flow.db")),
+            "the store lives in the data dir"
+        );
+    }
+
+    #[test]
+    fn feature_store_location_and_off_switch() {
+        let env = |db: &str| Env {
+            db: Some(db.into()),
+            platform_data_dir: Some("/data".into()),
+            ..home()
+        };
+        assert_eq!(config(&[], env("off")).db, None);
+        assert_eq!(config(&[], env("OFF")).db, None);
+        assert_eq!(
+            config(&[], env("~/f.db")).db,
+            Some(PathBuf::from("/home/dev/f.db"))
+        );
+        assert_eq!(
+            config(&["--db", "/x.db"], env("off")).db,
+            Some(PathBuf::from("/x.db"))
+        );
+        assert_eq!(config(&["--no-db"], env("/y.db")).db, None);
     }
 
     #[test]

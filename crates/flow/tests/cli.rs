@@ -14,14 +14,22 @@ fn flow() -> Command {
         "HOST",
         "CLAUDE_DIR",
         "CLAUDE_CONFIG_DIR",
+        "--db",
+        "--no-db",
+        "--token",
+        "--allowed-host",
         "TASKS_DIR",
         "PROJECTS_DIR",
         "PUBLIC_DIR",
         "OPEN_BROWSER",
+        "FLOW_TOKEN",
+        "FLOW_DATA_DIR",
     ] {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
+    // The feature store is not under test here, and tests must not create one in $HOME.
+    cmd.env("FLOW_DB", "off");
     cmd
 }
 
@@ -83,6 +91,8 @@ fn help_documents_every_option() {
         "PORT",
         "CLAUDE_CONFIG_DIR",
         "OPEN_BROWSER",
+        "FLOW_TOKEN",
+        "FLOW_DATA_DIR",
         "serve",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");

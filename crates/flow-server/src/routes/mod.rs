@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Uri, header};
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
@@ -30,6 +30,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
         .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))
         .route("/theme", get(theme::get_theme).post(theme::set_theme))
+        .nest("/features", features_routes())
         .route("/events", get(crate::sse::events))
         .route("/ws", get(crate::ws::upgrade))
         .fallback(api_not_found)
@@ -48,6 +49,29 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// Contract §5. Literal paths (`ready`, `graph`, `claim`, …) win over `{id}` in axum's router.
+fn features_routes() -> Router<AppState> {
+    use crate::features::routes as f;
+    Router::new()
+        .route("/", get(f::list).post(f::create))
+        .route("/bulk", post(f::create_bulk))
+        .route("/ready", get(f::ready))
+        .route("/graph", get(f::graph))
+        .route("/stats", get(f::stats))
+        .route("/claim", post(f::claim_next))
+        .route("/reorder", post(f::reorder))
+        .route("/{id}", get(f::get_one).patch(f::update).delete(f::delete))
+        .route(
+            "/{id}/dependencies/{dep}",
+            put(f::add_dependency).delete(f::remove_dependency),
+        )
+        .route("/{id}/claim", post(f::claim_one))
+        .route("/{id}/heartbeat", post(f::heartbeat))
+        .route("/{id}/release", post(f::release))
+        .route("/{id}/complete", post(f::complete))
+        .route("/{id}/reopen", post(f::reopen))
 }
 
 /// Unknown `/api` paths are 404, except that a path smuggling a dot segment, separator or NUL

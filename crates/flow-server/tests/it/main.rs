@@ -4,6 +4,7 @@ mod support;
 
 mod config;
 mod edits;
+mod features;
 mod hostile_input;
 mod plan;
 mod security;
