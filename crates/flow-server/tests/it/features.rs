@@ -328,7 +328,7 @@ async fn a_chain_of_500_still_accepts_a_dependency() {
 #[tokio::test]
 async fn concurrent_claims_never_share_a_feature() {
     let server = start().await;
-    for round in 0..5 {
+    for round in 0..50 {
         let items: Vec<Value> = (0..10)
             .map(|i| json!({"name":format!("r{round} f{i}"),"project":format!("r{round}")}))
             .collect();
