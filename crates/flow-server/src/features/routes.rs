@@ -616,20 +616,7 @@ pub(crate) async fn claim_next(
     })
     .await?;
     match res {
-        Ok(claim) => {
-            publish(
-                &app,
-                features,
-                vec![],
-                &Changed {
-                    features: vec![claim.feature.clone()],
-                    deleted: vec![],
-                },
-            )
-            .await;
-            let all = blocking(features, |f| f.store.list()).await?;
-            Ok(Json(claim_answer(&all, &claim)))
-        }
+        Ok(claim) => announce_claim(&app, features, &claim).await,
         Err(reason) => Ok(Json(json!({"feature": null, "reason": reason.as_str()}))),
     }
 }
@@ -647,18 +634,23 @@ pub(crate) async fn claim_one(
         f.store.claim(id, &b.agent, lease, b.force, now_ms())
     })
     .await?;
-    publish(
-        &app,
-        features,
-        vec![],
-        &Changed {
-            features: vec![claim.feature.clone()],
-            deleted: vec![],
-        },
-    )
-    .await;
+    announce_claim(&app, features, &claim).await
+}
+
+/// A granted claim changes the feature (claimed, in progress): announce it, then answer with
+/// the feature as every client now sees it.
+async fn announce_claim(
+    app: &AppState,
+    features: &Arc<Features>,
+    claim: &flow_db::Claim,
+) -> Result<Json<Value>, ApiError> {
+    let changed = Changed {
+        features: vec![claim.feature.clone()],
+        deleted: vec![],
+    };
+    publish(app, features, vec![], &changed).await;
     let all = blocking(features, |f| f.store.list()).await?;
-    Ok(Json(claim_answer(&all, &claim)))
+    Ok(Json(claim_answer(&all, claim)))
 }
 
 #[derive(Debug, Deserialize)]
