@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+#[path = "support/conn.rs"]
+mod conn;
+use conn::Conn;
 
 struct Server(Child);
 
@@ -16,46 +17,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-struct Conn(BufReader<TcpStream>, SocketAddr);
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        Self(BufReader::new(stream), addr)
-    }
-
-    async fn send(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.1,
-            body.len()
-        );
-        self.0.get_mut().write_all(req.as_bytes()).await.unwrap();
-        let mut line = String::new();
-        self.0.read_line(&mut line).await.unwrap();
-        let status = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let mut len = 0;
-        loop {
-            line.clear();
-            self.0.read_line(&mut line).await.unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut buf = vec![0; len];
-        self.0.read_exact(&mut buf).await.unwrap();
-        (status, buf)
     }
 }
 
@@ -89,7 +50,7 @@ async fn run() {
     while std::net::TcpStream::connect(addr).is_err() {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut conn = Conn::open(addr).await;
+    let mut conn = Conn::open(addr).await.unwrap();
 
     // 10,000 features, each depending on up to 3 earlier ones (30,000 edges at most).
     let t = Instant::now();
@@ -141,7 +102,7 @@ async fn run() {
     let mut bytes = 0;
     for _ in 0..20 {
         let t = Instant::now();
-        let (status, body) = conn.send("GET", "/api/features", "").await;
+        let (status, body) = conn.get("/api/features").await;
         samples.push(t.elapsed());
         assert_eq!(status, 200);
         bytes = body.len();
@@ -168,7 +129,7 @@ async fn run() {
     let claimers: Vec<_> = (0..16)
         .map(|a| {
             tokio::spawn(async move {
-                let mut conn = Conn::open(addr).await;
+                let mut conn = Conn::open(addr).await.unwrap();
                 let mut lat = Vec::new();
                 for _ in 0..100 {
                     let t = Instant::now();

@@ -10,8 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+#[path = "support/conn.rs"]
+mod conn;
+use conn::Conn;
 
 struct Server {
     child: Child,
@@ -60,59 +61,6 @@ fn spawn(dir: &Path) -> (Server, Instant) {
     )
 }
 
-/// A minimal keep-alive HTTP/1.1 client: the point is to measure the server, not a client.
-struct Conn {
-    reader: BufReader<TcpStream>,
-    request: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr, path: &str) -> Option<Self> {
-        let stream = TcpStream::connect(addr).await.ok()?;
-        stream.set_nodelay(true).ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
-        Some(Self {
-            reader: BufReader::new(stream),
-            request,
-        })
-    }
-
-    /// Sends the request and reads the whole response; returns (status, body length).
-    async fn get(&mut self) -> (u16, usize) {
-        let (status, body) = self.get_body().await;
-        (status, body.len())
-    }
-
-    async fn get_body(&mut self) -> (u16, Vec<u8>) {
-        self.reader
-            .get_mut()
-            .write_all(&self.request)
-            .await
-            .unwrap();
-        let mut line = String::new();
-        self.reader.read_line(&mut line).await.unwrap();
-        let status = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let mut len = 0;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).await.unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; len];
-        self.reader.read_exact(&mut body).await.unwrap();
-        (status, body)
-    }
-}
-
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -122,18 +70,18 @@ fn ms(d: Duration) -> String {
 }
 
 async fn latency(addr: SocketAddr, path: &str, n: usize) -> (Duration, Duration, usize) {
-    let mut conn = Conn::open(addr, path).await.unwrap();
+    let mut conn = Conn::open(addr).await.unwrap();
     for _ in 0..n / 10 {
-        conn.get().await;
+        conn.get(path).await;
     }
     let mut samples = Vec::with_capacity(n);
     let mut bytes = 0;
     for _ in 0..n {
         let t = Instant::now();
-        let (status, len) = conn.get().await;
+        let (status, body) = conn.get(path).await;
         samples.push(t.elapsed());
         assert_eq!(status, 200, "{path}");
-        bytes = len;
+        bytes = body.len();
     }
     samples.sort();
     (pct(&samples, 0.5), pct(&samples, 0.99), bytes)
@@ -145,10 +93,10 @@ async fn throughput(addr: SocketAddr, path: &str, conns: usize, secs: f64) -> f6
         .map(|_| {
             let path = path.to_owned();
             tokio::spawn(async move {
-                let mut conn = Conn::open(addr, &path).await.unwrap();
+                let mut conn = Conn::open(addr).await.unwrap();
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    conn.get().await;
+                    conn.get(&path).await;
                     n += 1;
                 }
                 n
@@ -175,8 +123,8 @@ fn rss_mib(pid: u32) -> f64 {
 /// Polls until `/api/sessions?limit=all` lists `expect` sessions; returns that instant.
 async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
     loop {
-        if let Some(mut conn) = Conn::open(addr, "/api/sessions?limit=all").await {
-            let (status, body) = conn.get_body().await;
+        if let Some(mut conn) = Conn::open(addr).await {
+            let (status, body) = conn.get("/api/sessions?limit=all").await;
             let listed = String::from_utf8_lossy(&body)
                 .matches("\"taskCount\"")
                 .count();
@@ -274,11 +222,10 @@ async fn tree_10k(dir: &Path) {
     // answer after a change (selection over 10,000 sessions, summaries, serialisation).
     let mut samples = Vec::new();
     for limit in 20..520 {
-        let mut conn = Conn::open(server.addr, &format!("/api/sessions?limit={limit}"))
-            .await
-            .unwrap();
+        let mut conn = Conn::open(server.addr).await.unwrap();
+        let path = format!("/api/sessions?limit={limit}");
         let t = Instant::now();
-        assert_eq!(conn.get().await.0, 200);
+        assert_eq!(conn.get(&path).await.0, 200);
         samples.push(t.elapsed());
     }
     samples.sort();
