@@ -145,12 +145,7 @@ async fn note_errors_are_precise() {
 #[tokio::test]
 async fn delete_of_a_blocking_task_names_every_dependent_and_deletes_nothing() {
     let server = TestServer::start(tree()).await;
-    let res = server
-        .client
-        .delete(server.url("/api/tasks/s1/1"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.delete("/api/tasks/s1/1").await;
     assert_eq!(res.status(), 400);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -159,12 +154,7 @@ async fn delete_of_a_blocking_task_names_every_dependent_and_deletes_nothing() {
     assert!(server.tree.path("tasks/s1/1.json").exists());
 
     let mut events = server.sse().await;
-    let res = server
-        .client
-        .delete(server.url("/api/tasks/s1/4"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.delete("/api/tasks/s1/4").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -175,12 +165,7 @@ async fn delete_of_a_blocking_task_names_every_dependent_and_deletes_nothing() {
         .until(|e| is_update(e, "unlink", "s1", Some("4.json")))
         .await;
 
-    let res = server
-        .client
-        .delete(server.url("/api/tasks/s1/4"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.delete("/api/tasks/s1/4").await;
     assert_eq!(res.status(), 404);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
