@@ -28,6 +28,144 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Write a realistic Claude dir for benchmarks and demos.
     Generate(crate::generate::GenerateArgs),
+    /// The board in this terminal, live from a running server.
+    Tui(ConnectArgs),
+    /// Print every live event of a running server as one JSON line (for scripts and agents).
+    Watch(WatchArgs),
+    /// List sessions, newest first.
+    Sessions(SessionsArgs),
+    /// List one session's tasks by status.
+    Tasks(TasksArgs),
+    /// List features in dependency order, with their state and what blocks them.
+    Features(FeaturesArgs),
+    /// Claim the next ready feature (or one by id) for an agent; prints the claim token.
+    Claim(ClaimArgs),
+    /// Complete a claimed feature; prints the features it made ready.
+    Complete(CompleteArgs),
+    /// Extend the lease on a claimed feature.
+    Heartbeat(HeartbeatArgs),
+    /// Give a claimed feature back to the queue.
+    Release(ReleaseArgs),
+}
+
+/// Where the running server is. Exit codes of the client commands: 0 ok, 1 refused or failed,
+/// 2 usage, 3 server unreachable, 4 conflict (claimed by another, lease lost, blocked, or
+/// nothing left to claim).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConnectArgs {
+    /// The Flow server.
+    #[arg(long, env = "FLOW_URL", default_value = "http://127.0.0.1:3456")]
+    pub(crate) url: String,
+    /// The server's --token, when it requires one.
+    #[arg(long, value_name = "TOKEN", env = "FLOW_TOKEN", hide_env_values = true)]
+    pub(crate) auth_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Output {
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    /// Only this session's task events (repeatable); other events always come through.
+    #[arg(long = "session", value_name = "ID")]
+    pub(crate) sessions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SessionsArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    /// How many sessions: a number or `all`.
+    #[arg(long, default_value = "20")]
+    pub(crate) limit: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TasksArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    /// The session id, as `flow sessions` lists it.
+    pub(crate) session: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FeaturesArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    /// Only these statuses, comma separated (pending, in_progress, review, needs_input, done,
+    /// cancelled).
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    #[arg(long)]
+    pub(crate) project: Option<String>,
+    #[arg(long)]
+    pub(crate) category: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClaimArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    /// Who is claiming: shown on the board as `claimedBy`.
+    #[arg(long)]
+    pub(crate) agent: String,
+    /// Claim this feature instead of the next ready one.
+    #[arg(long, value_name = "ID")]
+    pub(crate) feature: Option<u64>,
+    /// Lease length in seconds; heartbeat before it runs out [default: the server's, 900].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lease: Option<u32>,
+}
+
+/// A claimed feature and the token that proves the claim.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Claimed {
+    /// The feature id.
+    pub(crate) id: u64,
+    /// The claim token `flow claim` printed.
+    #[arg(long, env = "FLOW_CLAIM_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CompleteArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    #[command(flatten)]
+    pub(crate) claimed: Claimed,
+    /// Complete even if prerequisites are not done.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HeartbeatArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    #[command(flatten)]
+    pub(crate) claimed: Claimed,
+    /// New lease length in seconds, from now.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lease: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReleaseArgs {
+    #[command(flatten)]
+    pub(crate) out: Output,
+    #[command(flatten)]
+    pub(crate) claimed: Claimed,
+    /// The work failed: counts an attempt (after 3 the feature needs input).
+    #[arg(long)]
+    pub(crate) failed: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

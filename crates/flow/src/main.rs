@@ -1,6 +1,7 @@
 //! The `flow` binary: turns flags and environment into a [`Config`] (flags beat environment,
 //! environment beats defaults; contract §2) and runs the server, or generates a fixture tree.
 
+mod agent;
 mod cli;
 mod generate;
 
@@ -13,14 +14,6 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let serve = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Generate(args)) => {
@@ -32,8 +25,19 @@ fn main() -> ExitCode {
                 }
             };
         }
+        // Client commands print their own errors; logs would only clutter a terminal board
+        // or a script's stderr.
+        Some(client) => return agent::main(client),
         None => cli.serve,
     };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let config = match serve.into_config(&cli::Env::from_process()) {
         Ok(config) => config,
         Err(err) => {

@@ -1,0 +1,485 @@
+//! The board's state and everything that changes it: snapshots and live events from the
+//! server, and keys from the user. No I/O here: what needs the network comes back as a
+//! [`Request`], so the whole behaviour is testable without a terminal or a server.
+
+use std::collections::HashMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde_json::Value;
+
+use crate::model::{Column, Session, Task, contains_folded};
+
+/// Work for the network side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Everything again: after a `resync`, or when the user presses `r`.
+    Snapshot,
+    Sessions,
+    SessionTasks(String),
+    AddNote {
+        session: String,
+        task: String,
+        note: String,
+    },
+}
+
+/// What the network side and the terminal tell the board.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    Snapshot {
+        sessions: Vec<Session>,
+        tasks: Vec<Task>,
+    },
+    Sessions(Vec<Session>),
+    SessionTasks {
+        session: String,
+        tasks: Vec<Task>,
+    },
+    /// The live stream is open and a snapshot taken after it is applied.
+    Live,
+    Event(Value),
+    /// The server cannot be reached or went away; the network side keeps retrying.
+    Offline(String),
+    Notice(String),
+    Key(KeyEvent),
+    Redraw,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Conn {
+    Connecting,
+    Live,
+    Offline(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Focus {
+    Sessions,
+    Column(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Normal,
+    Search,
+    Note,
+    Help,
+}
+
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) url: String,
+    pub(crate) conn: Conn,
+    /// A snapshot has arrived at least once; until then there is nothing to show but `conn`.
+    pub(crate) loaded: bool,
+    /// Newest first, as the server lists them.
+    pub(crate) sessions: Vec<Session>,
+    /// Each session's tasks, sorted by id.
+    pub(crate) tasks: HashMap<String, Vec<Task>>,
+    pub(crate) selected: Option<String>,
+    pub(crate) focus: Focus,
+    pub(crate) cursor: [usize; 3],
+    pub(crate) detail: bool,
+    pub(crate) detail_scroll: u16,
+    pub(crate) mode: Mode,
+    /// The search, lowercase.
+    pub(crate) query: String,
+    pub(crate) note: String,
+    pub(crate) notice: Option<String>,
+    pub(crate) quit: bool,
+}
+
+impl App {
+    pub(crate) fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            conn: Conn::Connecting,
+            loaded: false,
+            sessions: Vec::new(),
+            tasks: HashMap::new(),
+            selected: None,
+            focus: Focus::Sessions,
+            cursor: [0; 3],
+            detail: false,
+            detail_scroll: 0,
+            mode: Mode::Normal,
+            query: String::new(),
+            note: String::new(),
+            notice: None,
+            quit: false,
+        }
+    }
+
+    /// Applies one message; returns what the network side should do next.
+    pub(crate) fn update(&mut self, msg: Msg) -> Vec<Request> {
+        match msg {
+            Msg::Snapshot { sessions, tasks } => {
+                self.tasks.clear();
+                for task in tasks {
+                    let Some(session) = task.session_id.clone() else {
+                        continue;
+                    };
+                    self.tasks.entry(session).or_default().push(task);
+                }
+                for list in self.tasks.values_mut() {
+                    list.sort_by_key(Task::sort_key);
+                }
+                self.set_sessions(sessions);
+                self.loaded = true;
+            }
+            Msg::Sessions(sessions) => self.set_sessions(sessions),
+            Msg::SessionTasks { session, mut tasks } => {
+                tasks.sort_by_key(Task::sort_key);
+                self.tasks.insert(session, tasks);
+            }
+            Msg::Live => self.conn = Conn::Live,
+            Msg::Event(event) => return self.apply_event(&event),
+            Msg::Offline(reason) => self.conn = Conn::Offline(reason),
+            Msg::Notice(text) => self.notice = Some(text),
+            Msg::Key(key) => return self.on_key(key),
+            Msg::Redraw => {}
+        }
+        self.clamp();
+        Vec::new()
+    }
+
+    fn set_sessions(&mut self, sessions: Vec<Session>) {
+        self.sessions = sessions;
+        self.sort_sessions();
+        self.clamp();
+    }
+
+    fn sort_sessions(&mut self) {
+        self.sessions
+            .sort_by(|a, b| b.modified_at.cmp(&a.modified_at));
+    }
+
+    fn upsert_session(&mut self, session: Session) {
+        match self.sessions.iter_mut().find(|s| s.id == session.id) {
+            Some(slot) => *slot = session,
+            None => self.sessions.push(session),
+        }
+        self.sort_sessions();
+    }
+
+    /// Applies a live event (contract §4) in place; only payloads without the new state ask
+    /// the server again.
+    fn apply_event(&mut self, event: &Value) -> Vec<Request> {
+        let mut requests = Vec::new();
+        match event.get("type").and_then(Value::as_str) {
+            Some("update") => {
+                let Some(session) = event.get("sessionId").and_then(Value::as_str) else {
+                    return requests;
+                };
+                let kind = event.get("event").and_then(Value::as_str).unwrap_or("");
+                if let Some(summary) = event.get("session").cloned() {
+                    match serde_json::from_value::<Session>(summary) {
+                        Ok(summary) => self.upsert_session(summary),
+                        Err(_) => requests.push(Request::Sessions),
+                    }
+                }
+                match kind {
+                    "add" | "change" => match event.get("task").cloned() {
+                        Some(task) => match serde_json::from_value::<Task>(task) {
+                            Ok(task) => self.upsert_task(session, task),
+                            Err(_) => requests.push(Request::SessionTasks(session.to_owned())),
+                        },
+                        None => requests.push(Request::SessionTasks(session.to_owned())),
+                    },
+                    "unlink" => {
+                        let file = event.get("file").and_then(Value::as_str).unwrap_or("");
+                        let id = file.strip_suffix(".json").unwrap_or(file);
+                        if let Some(list) = self.tasks.get_mut(session) {
+                            list.retain(|t| t.id != id);
+                        }
+                    }
+                    "unlinkDir" => {
+                        self.sessions.retain(|s| s.id != session);
+                        self.tasks.remove(session);
+                    }
+                    _ => {}
+                }
+            }
+            Some("metadata-update") => requests.push(Request::Sessions),
+            Some("resync") => requests.push(Request::Snapshot),
+            _ => {}
+        }
+        self.clamp();
+        requests
+    }
+
+    fn upsert_task(&mut self, session: &str, task: Task) {
+        let list = self.tasks.entry(session.to_owned()).or_default();
+        match list.iter_mut().find(|t| t.id == task.id) {
+            Some(slot) => *slot = task,
+            None => {
+                list.push(task);
+                list.sort_by_key(Task::sort_key);
+            }
+        }
+    }
+
+    // ----- what the screen shows -----
+
+    /// Sessions that pass the search: by label, id, project, branch, or any of their tasks.
+    pub(crate) fn visible_sessions(&self) -> Vec<&Session> {
+        self.sessions
+            .iter()
+            .filter(|s| self.query.is_empty() || self.session_matches(s))
+            .collect()
+    }
+
+    fn session_matches(&self, s: &Session) -> bool {
+        let q = &self.query;
+        [
+            Some(s.label()),
+            Some(&s.id),
+            s.project.as_deref(),
+            s.git_branch.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|field| contains_folded(field, q))
+            || self
+                .tasks
+                .get(&s.id)
+                .is_some_and(|tasks| tasks.iter().any(|t| !t.is_internal() && t.matches(q)))
+    }
+
+    pub(crate) fn selected_session(&self) -> Option<&Session> {
+        let id = self.selected.as_deref()?;
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    /// The selected session's visible tasks in one column. While searching, only the tasks
+    /// that match, unless the session matched by its own name (then all of them).
+    pub(crate) fn column_tasks(&self, column: Column) -> Vec<&Task> {
+        let Some(session) = self.selected_session() else {
+            return Vec::new();
+        };
+        let Some(tasks) = self.tasks.get(&session.id) else {
+            return Vec::new();
+        };
+        let visible = tasks.iter().filter(|t| !t.is_internal());
+        let filter_tasks = !self.query.is_empty()
+            && tasks
+                .iter()
+                .any(|t| !t.is_internal() && t.matches(&self.query));
+        visible
+            .filter(|t| t.column() == column)
+            .filter(|t| !filter_tasks || t.matches(&self.query))
+            .collect()
+    }
+
+    pub(crate) fn selected_task(&self) -> Option<&Task> {
+        let Focus::Column(c) = self.focus else {
+            return None;
+        };
+        self.column_tasks(Column::ALL[c])
+            .get(self.cursor[c])
+            .copied()
+    }
+
+    /// Whether any blocker of `task` is not completed (an unknown blocker blocks).
+    pub(crate) fn is_blocked(&self, task: &Task) -> bool {
+        let Some(tasks) = self.selected.as_ref().and_then(|s| self.tasks.get(s)) else {
+            return false;
+        };
+        task.blocked_by.iter().any(|id| {
+            tasks
+                .iter()
+                .find(|t| &t.id == id)
+                .is_none_or(|t| t.column() != Column::Completed)
+        })
+    }
+
+    /// Every in-progress task across sessions, for the live feed: (session label, task).
+    pub(crate) fn live_feed(&self) -> Vec<(&str, &Task)> {
+        self.sessions
+            .iter()
+            .flat_map(|s| {
+                self.tasks
+                    .get(&s.id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(move |t| {
+                        (t.column() == Column::InProgress && !t.is_internal())
+                            .then_some((s.label(), t))
+                    })
+            })
+            .collect()
+    }
+
+    /// Keeps the selection on something that exists and is visible.
+    fn clamp(&mut self) {
+        let visible = self.visible_sessions();
+        let still_visible = self
+            .selected
+            .as_ref()
+            .is_some_and(|id| visible.iter().any(|s| &s.id == id));
+        if !still_visible {
+            self.selected = visible.first().map(|s| s.id.clone());
+        }
+        for (c, column) in Column::ALL.into_iter().enumerate() {
+            let len = self.column_tasks(column).len();
+            self.cursor[c] = self.cursor[c].min(len.saturating_sub(1));
+        }
+        if self.detail && self.selected_task().is_none() {
+            self.detail = false;
+        }
+    }
+
+    // ----- keys -----
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        let requests = match self.mode {
+            Mode::Search => {
+                self.on_search_key(key);
+                Vec::new()
+            }
+            Mode::Note => self.on_note_key(key),
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Mode::Normal => self.on_normal_key(key),
+        };
+        self.clamp();
+        requests
+    }
+
+    fn on_search_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Esc => {
+                self.query.clear();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Enter => self.mode = Mode::Normal,
+            KeyCode::Backspace => {
+                self.query.pop();
+            }
+            KeyCode::Char(c) => self.query.extend(c.to_lowercase()),
+            _ => {}
+        }
+    }
+
+    fn on_note_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        match key.code {
+            KeyCode::Esc => {
+                self.note.clear();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                let note = std::mem::take(&mut self.note);
+                if note.trim().is_empty() {
+                    self.notice = Some("Note is empty: nothing added".into());
+                    return Vec::new();
+                }
+                let task = self.selected_task().map(|t| t.id.clone());
+                if let (Some(session), Some(task)) = (self.selected.clone(), task) {
+                    self.notice = Some(format!("Adding a note to #{task}…"));
+                    return vec![Request::AddNote {
+                        session,
+                        task,
+                        note,
+                    }];
+                }
+            }
+            KeyCode::Backspace => {
+                self.note.pop();
+            }
+            KeyCode::Char(c) => self.note.push(c),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        self.notice = None;
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Esc if self.detail => self.detail = false,
+            KeyCode::Esc => self.query.clear(),
+            KeyCode::Char('?') => self.mode = Mode::Help,
+            KeyCode::Char('/') => {
+                self.detail = false;
+                self.mode = Mode::Search;
+            }
+            KeyCode::Char('r') => return vec![Request::Snapshot],
+            KeyCode::Char('n') if self.selected_task().is_some() => {
+                self.note.clear();
+                self.mode = Mode::Note;
+            }
+            KeyCode::Char('n') => self.notice = Some("Select a task first, then n".into()),
+            KeyCode::Up | KeyCode::Char('k') if self.detail => {
+                self.detail_scroll = self.detail_scroll.saturating_sub(1);
+            }
+            KeyCode::Down | KeyCode::Char('j') if self.detail => self.detail_scroll += 1,
+            KeyCode::Up | KeyCode::Char('k') => self.step(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.step(1),
+            KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => self.move_focus(-1),
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab => self.move_focus(1),
+            KeyCode::Enter => match self.focus {
+                Focus::Sessions => {
+                    let first = Column::ALL
+                        .iter()
+                        .position(|c| !self.column_tasks(*c).is_empty());
+                    if let Some(c) = first {
+                        self.focus = Focus::Column(c);
+                    }
+                }
+                Focus::Column(_) => {
+                    self.detail = self.selected_task().is_some();
+                    self.detail_scroll = 0;
+                }
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn step(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Sessions => {
+                let visible = self.visible_sessions();
+                let at = self
+                    .selected
+                    .as_ref()
+                    .and_then(|id| visible.iter().position(|s| &s.id == id))
+                    .unwrap_or(0);
+                let next = at
+                    .saturating_add_signed(delta)
+                    .min(visible.len().saturating_sub(1));
+                self.selected = visible.get(next).map(|s| s.id.clone());
+                self.cursor = [0; 3];
+            }
+            Focus::Column(c) => {
+                self.cursor[c] = self.cursor[c].saturating_add_signed(delta);
+            }
+        }
+    }
+
+    fn move_focus(&mut self, delta: isize) {
+        self.detail = false;
+        // Sessions, then the three columns, in a row; no wrap-around.
+        let at = match self.focus {
+            Focus::Sessions => 0,
+            Focus::Column(c) => c as isize + 1,
+        };
+        self.focus = match (at + delta).clamp(0, 3) {
+            0 => Focus::Sessions,
+            n => Focus::Column(n as usize - 1),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests;

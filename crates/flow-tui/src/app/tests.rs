@@ -1,0 +1,310 @@
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+
+use super::*;
+
+fn session(id: &str, name: &str, modified: &str) -> Session {
+    serde_json::from_value(json!({
+        "id": id, "name": name, "project": format!("/src/{id}"), "gitBranch": "main",
+        "taskCount": 0, "completed": 0, "inProgress": 0, "pending": 0, "modifiedAt": modified
+    }))
+    .unwrap()
+}
+
+fn task(session: &str, id: &str, status: &str, extra: serde_json::Value) -> Task {
+    let mut value = json!({
+        "id": id, "subject": format!("Task {id}"), "status": status,
+        "activeForm": format!("Doing {id}"), "sessionId": session
+    });
+    value
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    serde_json::from_value(value).unwrap()
+}
+
+/// Two sessions: `a` (newest) with tasks 1 pending, 2 in progress, 3 completed, 4 internal,
+/// 5 blocked by 1; `b` with one pending task about "parser".
+fn loaded() -> App {
+    let mut app = App::new("http://127.0.0.1:3456");
+    app.update(Msg::Snapshot {
+        sessions: vec![
+            session("b", "Bravo", "2026-11-24T10:00:00.000Z"),
+            session("a", "Alpha", "2026-11-24T12:00:00.000Z"),
+        ],
+        tasks: vec![
+            task("a", "2", "in_progress", json!({})),
+            task(
+                "a",
+                "1",
+                "pending",
+                json!({"description": "the login form"}),
+            ),
+            task("a", "3", "completed", json!({})),
+            task(
+                "a",
+                "4",
+                "pending",
+                json!({"metadata": {"_internal": true}}),
+            ),
+            task("a", "5", "pending", json!({"blockedBy": ["1"]})),
+            task("b", "1", "pending", json!({"subject": "Write the parser"})),
+        ],
+    });
+    app.update(Msg::Live);
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Request> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn ids(tasks: &[&Task]) -> Vec<String> {
+    tasks.iter().map(|t| t.id.clone()).collect()
+}
+
+/// The screen as text, one string per row.
+fn screen(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| crate::ui::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..height)
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())
+        .collect()
+}
+
+fn shows(screen: &[String], needle: &str) -> bool {
+    screen.iter().any(|row| row.contains(needle))
+}
+
+#[test]
+fn snapshot_selects_the_newest_session_and_sorts_its_tasks_into_columns() {
+    let app = loaded();
+    assert_eq!(app.visible_sessions()[0].id, "a");
+    assert_eq!(app.selected.as_deref(), Some("a"));
+    assert_eq!(ids(&app.column_tasks(Column::Pending)), ["1", "5"]);
+    assert_eq!(ids(&app.column_tasks(Column::InProgress)), ["2"]);
+    assert_eq!(ids(&app.column_tasks(Column::Completed)), ["3"]);
+    let blocked = app.column_tasks(Column::Pending)[1];
+    assert!(app.is_blocked(blocked));
+    assert!(!app.is_blocked(app.column_tasks(Column::Pending)[0]));
+}
+
+#[test]
+fn update_events_patch_tasks_in_place_and_move_them_between_columns() {
+    let mut app = loaded();
+    let requests = app.update(Msg::Event(json!({
+        "type": "update", "event": "change", "sessionId": "a", "file": "1.json",
+        "task": {"id": "1", "subject": "Task 1", "status": "completed"},
+        "session": {"id": "a", "name": "Alpha", "modifiedAt": "2026-11-24T13:00:00.000Z",
+                    "completed": 2, "inProgress": 1, "pending": 1, "taskCount": 5}
+    })));
+    assert!(requests.is_empty());
+    assert_eq!(ids(&app.column_tasks(Column::Completed)), ["1", "3"]);
+    // Its dependent is no longer blocked.
+    assert!(!app.is_blocked(app.column_tasks(Column::Pending)[0]));
+    assert_eq!(app.sessions[0].completed, 2);
+
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "add", "sessionId": "a", "file": "10.json",
+        "task": {"id": "10", "subject": "New", "status": "pending"}
+    })));
+    assert_eq!(ids(&app.column_tasks(Column::Pending)), ["5", "10"]);
+
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "unlink", "sessionId": "a", "file": "5.json"
+    })));
+    assert_eq!(ids(&app.column_tasks(Column::Pending)), ["10"]);
+}
+
+#[test]
+fn events_without_the_new_state_ask_the_server() {
+    let mut app = loaded();
+    let unreadable =
+        json!({"type": "update", "event": "change", "sessionId": "a", "file": "1.json"});
+    assert_eq!(
+        app.update(Msg::Event(unreadable)),
+        [Request::SessionTasks("a".into())]
+    );
+    assert_eq!(
+        app.update(Msg::Event(json!({"type": "metadata-update"}))),
+        [Request::Sessions]
+    );
+    assert_eq!(
+        app.update(Msg::Event(json!({"type": "resync"}))),
+        [Request::Snapshot]
+    );
+    assert!(
+        app.update(Msg::Event(json!({"type": "theme", "theme": "dark"})))
+            .is_empty()
+    );
+}
+
+#[test]
+fn new_and_removed_session_folders_come_and_go() {
+    let mut app = loaded();
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "addDir", "sessionId": "c", "file": null,
+        "session": {"id": "c", "slug": "calm-fox", "modifiedAt": "2026-11-24T14:00:00.000Z"}
+    })));
+    assert_eq!(app.visible_sessions()[0].label(), "calm-fox");
+    // The selection stays on the session the user was looking at.
+    assert_eq!(app.selected.as_deref(), Some("a"));
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "unlinkDir", "sessionId": "a", "file": null
+    })));
+    assert!(app.visible_sessions().iter().all(|s| s.id != "a"));
+    assert_eq!(app.selected.as_deref(), Some("c"));
+}
+
+#[test]
+fn keys_move_between_sessions_columns_and_the_detail() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected.as_deref(), Some("b"));
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.selected.as_deref(), Some("a"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Focus::Column(0));
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.selected_task().unwrap().id, "5");
+    key(&mut app, KeyCode::Down);
+    assert_eq!(
+        app.selected_task().unwrap().id,
+        "5",
+        "the cursor stops at the end"
+    );
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.selected_task().unwrap().id, "2");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.detail);
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.detail);
+    key(&mut app, KeyCode::Char('h'));
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.focus, Focus::Sessions);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn search_filters_sessions_by_their_tasks_and_esc_clears_it() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "PARSER");
+    assert_eq!(app.mode, Mode::Search);
+    let visible: Vec<&str> = app
+        .visible_sessions()
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(visible, ["b"]);
+    assert_eq!(app.selected.as_deref(), Some("b"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.query, "parser");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.visible_sessions().len(), 2);
+
+    // Within a session, only the matching tasks stay.
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "login");
+    assert_eq!(app.selected.as_deref(), Some("a"));
+    assert_eq!(ids(&app.column_tasks(Column::Pending)), ["1"]);
+    assert!(app.column_tasks(Column::InProgress).is_empty());
+}
+
+#[test]
+fn a_note_is_typed_then_sent_for_the_selected_task() {
+    let mut app = loaded();
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    assert_eq!(app.mode, Mode::Normal, "no task selected yet");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.mode, Mode::Note);
+    typed(&mut app, "check q and j");
+    assert_eq!(
+        app.note, "check q and j",
+        "keys are text while typing a note"
+    );
+    let sent = key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent,
+        [Request::AddNote {
+            session: "a".into(),
+            task: "1".into(),
+            note: "check q and j".into()
+        }]
+    );
+    assert!(!app.quit);
+}
+
+#[test]
+fn the_board_fits_80_by_24() {
+    let mut app = loaded();
+    let rows = screen(&app, 80, 24);
+    assert_eq!(rows.len(), 24);
+    for needle in [
+        "Flow",
+        "● live",
+        "Alpha",
+        "Bravo",
+        "Pending 2",
+        "In progress 1",
+        "Completed 1",
+    ] {
+        assert!(
+            shows(&rows, needle),
+            "{needle} missing:\n{}",
+            rows.join("\n")
+        );
+    }
+    assert!(shows(&rows, "#1 Task 1"));
+    assert!(shows(&rows, "#5 ⊘ Task 5"));
+    assert!(!shows(&rows, "Task 4"), "internal tasks are hidden");
+    assert!(shows(&rows, "Doing 2"), "the live feed shows activeForm");
+    assert!(rows[23].contains("q quit"));
+
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let detail = screen(&app, 80, 24);
+    assert!(shows(&detail, "the login form"), "{}", detail.join("\n"));
+    assert!(shows(&detail, "Esc close"));
+}
+
+#[test]
+fn larger_terminals_show_more_of_each_card() {
+    let app = loaded();
+    let rows = screen(&app, 160, 48);
+    assert!(shows(&rows, "after #1"), "{}", rows.join("\n"));
+    assert!(shows(&rows, "a · main"));
+    assert!(shows(&rows, "http://127.0.0.1:3456"));
+}
+
+#[test]
+fn an_unreachable_server_is_explained_and_stale_data_is_marked() {
+    let mut app = App::new("http://127.0.0.1:9");
+    app.update(Msg::Offline("connection refused".into()));
+    let rows = screen(&app, 80, 24);
+    assert!(
+        shows(&rows, "Cannot reach Flow at http://127.0.0.1:9"),
+        "{}",
+        rows.join("\n")
+    );
+    assert!(shows(&rows, "Retrying automatically"));
+
+    let mut app = loaded();
+    app.update(Msg::Offline("the server closed the connection".into()));
+    let rows = screen(&app, 80, 24);
+    assert!(shows(&rows, "offline"));
+    assert!(shows(&rows, "reconnecting"));
+    assert!(shows(&rows, "Alpha"), "what was loaded stays visible");
+}

@@ -1,0 +1,298 @@
+//! A client of a running Flow server: the JSON API over HTTP and the live events over
+//! `/api/ws`. Both the terminal board and the agent commands (`flow sessions`, `flow claim`, …)
+//! go through it, so they agree on URLs, authentication and what an error means.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::model::{Session, Task};
+
+/// What went wrong talking to Flow, sorted by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answered: the server is not running, or is at another address.
+    #[error("cannot reach Flow at {url} ({reason}); is `flow` running? Start it, or pass --url")]
+    Unreachable { url: String, reason: String },
+    /// The server answered with an error body (`{"error": …, "code": …}`).
+    #[error("{message} (HTTP {status})")]
+    Api {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        body: Value,
+    },
+    /// The server answered something that is not the contract's shape.
+    #[error("unexpected answer from Flow: {0}")]
+    Protocol(String),
+    #[error("invalid URL `{0}`: expected http://host:port")]
+    BadUrl(String),
+}
+
+impl ClientError {
+    /// A conflict: someone else holds it, the lease is gone, it is blocked, or it changed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Self::Api {
+                status: 409 | 412,
+                ..
+            }
+        )
+    }
+
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+    }
+}
+
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// `http://host:port`, without a trailing slash.
+    base: String,
+    http: reqwest::Client,
+    /// The server's `--token`, sent as a bearer token when set.
+    auth: Option<String>,
+}
+
+impl Client {
+    pub fn new(url: &str, auth: Option<String>) -> Result<Self, ClientError> {
+        let base = url.trim_end_matches('/').to_owned();
+        let authority = base
+            .strip_prefix("http://")
+            .ok_or_else(|| ClientError::BadUrl(url.to_owned()))?;
+        if authority.is_empty() || authority.contains('/') {
+            return Err(ClientError::BadUrl(url.to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            // A local tool: a proxy from the environment must not see (or break) these calls.
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Ok(Self { base, http, auth })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ClientError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.auth {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        if !status.is_success() {
+            return Err(api_error(status, &bytes));
+        }
+        // 204 and friends: decode `null` so `()` and `Value` callers both work.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
+    }
+
+    fn unreachable(&self, err: &reqwest::Error) -> ClientError {
+        let reason = if err.is_connect() {
+            "connection refused".to_owned()
+        } else if err.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            err.to_string()
+        };
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            reason,
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> Result<T, ClientError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn sessions(&self, limit: &str) -> Result<Vec<Session>, ClientError> {
+        self.get(&format!("/api/sessions?limit={}", encode(limit)))
+            .await
+    }
+
+    pub async fn session_tasks(&self, session: &str) -> Result<Vec<Task>, ClientError> {
+        self.get(&format!("/api/sessions/{}", encode(session)))
+            .await
+    }
+
+    pub async fn all_tasks(&self) -> Result<Vec<Task>, ClientError> {
+        self.get("/api/tasks/all").await
+    }
+
+    pub async fn add_note(&self, session: &str, task: &str, note: &str) -> Result<(), ClientError> {
+        let path = format!("/api/tasks/{}/{}/note", encode(session), encode(task));
+        let _: Value = self.post(&path, json!({ "note": note })).await?;
+        Ok(())
+    }
+
+    /// Opens `/api/ws`; with `sessions` non-empty, subscribes to only their `update` events.
+    pub async fn live(&self, sessions: &[String]) -> Result<WsStream, ClientError> {
+        let url = format!("ws://{}/api/ws", &self.base["http://".len()..]);
+        let mut request = url
+            .into_client_request()
+            .map_err(|_| ClientError::BadUrl(self.base.clone()))?;
+        if let Some(token) = &self.auth {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| ClientError::Protocol("the token is not a valid header".into()))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
+            Ok(ok) => ok,
+            Err(tungstenite::Error::Http(response)) => {
+                let status = response.status();
+                let body = response.body().clone().unwrap_or_default();
+                return Err(api_error(status, &body));
+            }
+            Err(err) => {
+                return Err(ClientError::Unreachable {
+                    url: self.base.clone(),
+                    reason: ws_reason(&err),
+                });
+            }
+        };
+        if !sessions.is_empty() {
+            let subscribe = json!({ "type": "subscribe", "sessions": sessions }).to_string();
+            ws.send(Message::text(subscribe))
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    reason: ws_reason(&e),
+                })?;
+        }
+        Ok(ws)
+    }
+}
+
+/// The next event on a live stream as JSON text; `None` once the server closed it.
+pub async fn next_event(ws: &mut WsStream) -> Option<Result<String, String>> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => return Some(Ok(text.to_string())),
+            // Pings are answered by tungstenite on the next read; other frames carry no event.
+            Ok(Message::Close(_)) => return None,
+            Ok(_) => {}
+            Err(err) => return Some(Err(ws_reason(&err))),
+        }
+    }
+}
+
+fn ws_reason(err: &tungstenite::Error) -> String {
+    match err {
+        tungstenite::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            _ => io.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn api_error(status: StatusCode, bytes: &[u8]) -> ClientError {
+    let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let message = body
+        .get("error")
+        .and_then(Value::as_str)
+        .map_or_else(|| status.to_string(), str::to_owned);
+    ClientError::Api {
+        status: status.as_u16(),
+        code: body.get("code").and_then(Value::as_str).map(str::to_owned),
+        message,
+        body,
+    }
+}
+
+/// Percent-encodes one path segment or query value, so an id can never add a path segment.
+pub fn encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_plain_http_origins() {
+        assert!(Client::new("http://127.0.0.1:3456", None).is_ok());
+        assert_eq!(
+            Client::new("http://127.0.0.1:3456/", None).unwrap().url(),
+            "http://127.0.0.1:3456"
+        );
+        for bad in [
+            "127.0.0.1:3456",
+            "https://x",
+            "http://",
+            "http://h/api",
+            "ftp://h",
+        ] {
+            assert!(
+                matches!(Client::new(bad, None), Err(ClientError::BadUrl(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_cannot_escape_their_path_segment() {
+        assert_eq!(encode("abc-1_2.x"), "abc-1_2.x");
+        assert_eq!(encode("../etc"), "..%2Fetc");
+        assert_eq!(encode("a b\0"), "a%20b%00");
+    }
+
+    #[test]
+    fn error_bodies_keep_code_and_message() {
+        let err = api_error(
+            StatusCode::CONFLICT,
+            br#"{"error":"Feature is blocked","code":"feature_blocked","blockedBy":[2]}"#,
+        );
+        assert!(err.is_conflict());
+        assert_eq!(err.to_string(), "Feature is blocked (HTTP 409)");
+        let ClientError::Api { code, body, .. } = err else {
+            panic!("api error")
+        };
+        assert_eq!(code.as_deref(), Some("feature_blocked"));
+        assert_eq!(body["blockedBy"], json!([2]));
+        let plain = api_error(StatusCode::BAD_GATEWAY, b"<html>");
+        assert!(!plain.is_conflict());
+        assert_eq!(plain.to_string(), "502 Bad Gateway (HTTP 502)");
+    }
+}

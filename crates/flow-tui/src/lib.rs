@@ -1,0 +1,85 @@
+//! Flow's terminal clients. [`run`] is the board (`flow tui`): sessions, the three columns of
+//! the selected one, task detail and the live in-progress feed, kept current over `/api/ws`.
+//! [`client`] is the API client it shares with the agent commands (`flow sessions`,
+//! `flow claim`, …). Like a browser, this crate knows only the HTTP contract, never the
+//! server's internals.
+
+mod app;
+pub mod client;
+pub mod model;
+mod net;
+mod ui;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event};
+use tokio::sync::mpsc;
+
+use crate::app::{App, Msg};
+pub use crate::client::Client;
+
+/// Runs the board until the user quits. The terminal is restored on every way out,
+/// including a panic (ratatui's hook).
+pub async fn run(client: Client) -> std::io::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        return Err(std::io::Error::other("flow tui needs a terminal"));
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+    let mut app = App::new(client.url());
+    let net = tokio::spawn(net::run(client, tx.clone(), requests_rx));
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = read_keys(tx, Arc::clone(&stop));
+
+    let mut terminal = ratatui::try_init()?;
+    let result = loop {
+        if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
+            break Err(err);
+        }
+        let Some(msg) = rx.recv().await else {
+            break Ok(());
+        };
+        // Apply everything already waiting before drawing again: a burst of events costs
+        // one frame, not one per event.
+        let mut next = Some(msg);
+        while let Some(msg) = next {
+            for request in app.update(msg) {
+                let _ = requests_tx.send(request);
+            }
+            next = rx.try_recv().ok();
+        }
+        if app.quit {
+            break Ok(());
+        }
+    };
+    ratatui::restore();
+    stop.store(true, Ordering::Relaxed);
+    net.abort();
+    let _ = input.join();
+    result
+}
+
+/// Terminal input on its own thread (crossterm's reader blocks), polling so it can stop.
+fn read_keys(tx: mpsc::UnboundedSender<Msg>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(key)) => Msg::Key(key),
+                Ok(Event::Resize(..)) => Msg::Redraw,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    })
+}

@@ -1,0 +1,195 @@
+//! The wire shapes the terminal clients read (contract §3). Lenient on purpose: a task file is
+//! whatever an agent wrote, so every field has a default and ids may be numbers or strings.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Session {
+    pub id: String,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub project: Option<String>,
+    pub git_branch: Option<String>,
+    pub task_count: u64,
+    pub completed: u64,
+    pub in_progress: u64,
+    pub pending: u64,
+    pub modified_at: String,
+}
+
+impl Session {
+    /// What people call it: its title, else its slug, else the first 8 characters of its id.
+    pub fn label(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.slug.as_deref())
+            .unwrap_or_else(|| self.id.get(..8).unwrap_or(&self.id))
+    }
+
+    /// The last component of the project path: enough to tell projects apart in a list.
+    pub fn project_name(&self) -> Option<&str> {
+        let project = self.project.as_deref()?.trim_end_matches('/');
+        project.rsplit('/').next().filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Task {
+    #[serde(deserialize_with = "lenient_string")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub subject: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub description: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub active_form: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub status: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub owner: String,
+    #[serde(deserialize_with = "lenient_strings")]
+    pub blocks: Vec<String>,
+    #[serde(deserialize_with = "lenient_strings")]
+    pub blocked_by: Vec<String>,
+    pub metadata: Value,
+    /// Only on `/api/tasks/all`.
+    pub session_id: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// The three board columns, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+impl Column {
+    pub const ALL: [Column; 3] = [Column::Pending, Column::InProgress, Column::Completed];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Pending => "Pending",
+            Column::InProgress => "In progress",
+            Column::Completed => "Completed",
+        }
+    }
+}
+
+impl Task {
+    /// Unknown statuses count as pending, as the web board does.
+    pub fn column(&self) -> Column {
+        match self.status.as_str() {
+            "in_progress" => Column::InProgress,
+            "completed" => Column::Completed,
+            _ => Column::Pending,
+        }
+    }
+
+    /// Claude Code's bookkeeping tasks, hidden on every board.
+    pub fn is_internal(&self) -> bool {
+        self.metadata
+            .get("_internal")
+            .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+    }
+
+    /// Numeric ids sort numerically, anything else after them by text (contract §3).
+    pub fn sort_key(&self) -> (u8, u64, String) {
+        match self.id.parse::<u64>() {
+            Ok(n) => (0, n, String::new()),
+            Err(_) => (1, 0, self.id.clone()),
+        }
+    }
+
+    pub fn matches(&self, needle: &str) -> bool {
+        [
+            &self.id,
+            &self.subject,
+            &self.description,
+            &self.active_form,
+        ]
+        .iter()
+        .any(|field| contains_folded(field, needle))
+    }
+}
+
+/// Case-insensitive `contains`, for search. `needle` is already lowercase.
+pub fn contains_folded(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(needle)
+}
+
+fn text_of(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(text_of(Value::deserialize(d)?))
+}
+
+fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items.into_iter().map(text_of).collect(),
+        _ => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tasks_as_agents_write_them_are_read_without_failing() {
+        let task: Task = serde_json::from_value(json!({
+            "id": 7, "subject": "Ship", "status": "in_progress", "blockedBy": [1, "2"],
+            "blocks": "nonsense", "metadata": {"_internal": true}, "extra": {"kept": 1}
+        }))
+        .unwrap();
+        assert_eq!(task.id, "7");
+        assert_eq!(task.blocked_by, ["1", "2"]);
+        assert!(task.blocks.is_empty());
+        assert!(task.is_internal());
+        assert_eq!(task.column(), Column::InProgress);
+        let odd: Task = serde_json::from_value(json!({"id": "x", "status": "weird"})).unwrap();
+        assert_eq!(odd.column(), Column::Pending);
+        assert!(!odd.is_internal());
+    }
+
+    #[test]
+    fn sessions_are_labelled_by_title_then_slug_then_short_id() {
+        let mut s = Session {
+            id: "0123456789abcdef".into(),
+            ..Session::default()
+        };
+        assert_eq!(s.label(), "01234567");
+        s.slug = Some("brave-otter".into());
+        assert_eq!(s.label(), "brave-otter");
+        s.name = Some("Fix login".into());
+        assert_eq!(s.label(), "Fix login");
+        s.project = Some("/home/me/src/flow/".into());
+        assert_eq!(s.project_name(), Some("flow"));
+    }
+
+    #[test]
+    fn numeric_ids_sort_before_others() {
+        let mut ids: Vec<Task> = ["10", "b", "2", "a", "1"]
+            .iter()
+            .map(|id| Task {
+                id: (*id).into(),
+                ..Task::default()
+            })
+            .collect();
+        ids.sort_by_key(Task::sort_key);
+        let order: Vec<&str> = ids.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(order, ["1", "2", "10", "a", "b"]);
+    }
+}

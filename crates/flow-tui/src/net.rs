@@ -1,0 +1,119 @@
+//! The board's network side: one WebSocket for live events and the HTTP calls the board asks
+//! for. It never gives up: when the server is not there or goes away, it says so and retries.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::app::{Msg, Request};
+use crate::client::{Client, ClientError, next_event};
+
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LAST_RETRY: Duration = Duration::from_secs(2);
+
+pub(crate) async fn run(
+    client: Client,
+    tx: UnboundedSender<Msg>,
+    mut requests: UnboundedReceiver<Request>,
+) {
+    let mut retry = FIRST_RETRY;
+    loop {
+        // Subscribe, then snapshot: an event that lands between the two is applied after the
+        // snapshot, and events carry the whole new state, so nothing is missed or undone.
+        let opened = match client.live(&[]).await {
+            Ok(ws) => snapshot(&client).await.map(|snap| (ws, snap)),
+            Err(err) => Err(err),
+        };
+        let mut ws = match opened {
+            Ok((ws, snap)) => {
+                if tx.send(snap).is_err() || tx.send(Msg::Live).is_err() {
+                    return;
+                }
+                retry = FIRST_RETRY;
+                ws
+            }
+            Err(err) => {
+                if tx.send(Msg::Offline(reason(&err))).is_err() {
+                    return;
+                }
+                let wait = tokio::time::sleep(retry);
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        () = &mut wait => break,
+                        request = requests.recv() => match request {
+                            Some(request) => serve(&client, &tx, request),
+                            None => return,
+                        },
+                    }
+                }
+                retry = (retry * 2).min(LAST_RETRY);
+                continue;
+            }
+        };
+        loop {
+            tokio::select! {
+                event = next_event(&mut ws) => match event {
+                    Some(Ok(text)) => {
+                        if let Ok(event) = serde_json::from_str::<Value>(&text)
+                            && tx.send(Msg::Event(event)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Some(Err(why)) => {
+                        let _ = tx.send(Msg::Offline(why));
+                        break;
+                    }
+                    None => {
+                        let _ = tx.send(Msg::Offline("the server closed the connection".into()));
+                        break;
+                    }
+                },
+                request = requests.recv() => match request {
+                    Some(request) => serve(&client, &tx, request),
+                    None => return,
+                },
+            }
+        }
+    }
+}
+
+fn reason(err: &ClientError) -> String {
+    match err {
+        ClientError::Unreachable { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn snapshot(client: &Client) -> Result<Msg, ClientError> {
+    let (sessions, tasks) = tokio::try_join!(client.sessions("all"), client.all_tasks())?;
+    Ok(Msg::Snapshot { sessions, tasks })
+}
+
+/// Runs one request in the background, so a slow call never holds up live events.
+fn serve(client: &Client, tx: &UnboundedSender<Msg>, request: Request) {
+    let client = client.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let msg = match request {
+            Request::Snapshot => snapshot(&client).await,
+            Request::Sessions => client.sessions("all").await.map(Msg::Sessions),
+            Request::SessionTasks(session) => client
+                .session_tasks(&session)
+                .await
+                .map(|tasks| Msg::SessionTasks { session, tasks }),
+            Request::AddNote {
+                session,
+                task,
+                note,
+            } => Ok(match client.add_note(&session, &task, &note).await {
+                Ok(()) => Msg::Notice(format!("Note added to #{task}")),
+                Err(err) => Msg::Notice(format!("Could not add the note: {err}")),
+            }),
+        };
+        let msg = msg.unwrap_or_else(|err| Msg::Notice(format!("Could not reload: {err}")));
+        let _ = tx.send(msg);
+    });
+}

@@ -1,0 +1,377 @@
+//! Drawing the board: a pure function of [`App`], so rendering is tested on ratatui's
+//! `TestBackend` at 80×24 and larger.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, BorderType, Clear, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::app::{App, Conn, Focus, Mode};
+use crate::model::{Column, Task};
+
+const ACCENT: Color = Color::Cyan;
+
+pub(crate) fn draw(frame: &mut Frame<'_>, app: &App) {
+    let feed_height = if app.loaded {
+        (app.live_feed().len().clamp(1, 3) + 2) as u16
+    } else {
+        0
+    };
+    let [header, body, feed, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(feed_height),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+
+    draw_header(frame, header, app);
+    if app.loaded {
+        draw_board(frame, body, app);
+        draw_feed(frame, feed, app);
+    } else {
+        draw_waiting(frame, body, app);
+    }
+    draw_footer(frame, footer, app);
+    if app.detail {
+        draw_detail(frame, body, app);
+    }
+    if app.mode == Mode::Help {
+        draw_help(frame, body);
+    }
+}
+
+fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let (dot, state) = match &app.conn {
+        Conn::Live => (Span::from("● live").green(), None),
+        Conn::Connecting => (Span::from("○ connecting").yellow(), None),
+        Conn::Offline(reason) => (
+            Span::from("○ offline").red().bold(),
+            Some(format!("  reconnecting… ({reason})")),
+        ),
+    };
+    let mut spans = vec![
+        Span::from(" Flow ").bold().fg(Color::Black).bg(ACCENT),
+        Span::from(" "),
+        dot,
+    ];
+    match state {
+        // Stale data stays on screen, but the user must see that it is stale.
+        Some(text) if app.loaded => spans.push(Span::from(text).red()),
+        _ => spans.push(Span::from(format!("  {}", app.url)).dark_gray()),
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_waiting(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let text = match &app.conn {
+        Conn::Offline(reason) => Text::from(vec![
+            Line::from(format!("Cannot reach Flow at {}", app.url))
+                .red()
+                .bold(),
+            Line::from(format!("({reason})")).dark_gray(),
+            Line::from(""),
+            Line::from("Is the server running? Start it with `flow` in another terminal,"),
+            Line::from("or point this board elsewhere with `flow tui --url http://HOST:PORT`."),
+            Line::from(""),
+            Line::from("Retrying automatically…").yellow(),
+        ]),
+        _ => Text::from(format!("Connecting to {}…", app.url)),
+    };
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(text.height() as u16),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(text).centered().wrap(Wrap { trim: true }),
+        middle,
+    );
+}
+
+fn pane(title: String, focused: bool) -> Block<'static> {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title);
+    if focused {
+        block
+            .border_style(Style::new().fg(ACCENT))
+            .title_style(Style::new().bold())
+    } else {
+        block.border_style(Style::new().dark_gray())
+    }
+}
+
+fn draw_board(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let sessions_width = (area.width / 4).clamp(22, 40);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(sessions_width), Constraint::Fill(1)]).areas(area);
+    draw_sessions(frame, left, app);
+    let columns = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(right);
+    for (c, column) in Column::ALL.into_iter().enumerate() {
+        draw_column(frame, columns[c], app, c, column);
+    }
+}
+
+fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let visible = app.visible_sessions();
+    let title = if app.query.is_empty() {
+        format!("Sessions {}", visible.len())
+    } else {
+        format!("Sessions {}/{}", visible.len(), app.sessions.len())
+    };
+    let block = pane(title, app.focus == Focus::Sessions);
+    if visible.is_empty() {
+        let hint = if app.sessions.is_empty() {
+            "No task lists yet. Claude Code writes them to ~/.claude/tasks/ when an agent plans \
+             its work with its task tools; they appear here live."
+        } else {
+            "No session matches the search (Esc clears it)."
+        };
+        frame.render_widget(
+            Paragraph::new(hint)
+                .dark_gray()
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let items: Vec<ListItem<'_>> = visible
+        .iter()
+        .map(|s| {
+            let active = if s.in_progress > 0 {
+                Span::from("● ").green()
+            } else {
+                Span::from("  ")
+            };
+            let progress = format!(
+                " {}/{}",
+                s.completed,
+                s.completed + s.in_progress + s.pending
+            );
+            let mut meta: Vec<&str> = Vec::new();
+            meta.extend(s.project_name());
+            meta.extend(s.git_branch.as_deref());
+            ListItem::new(vec![
+                Line::from(vec![
+                    active,
+                    Span::from(s.label()).bold(),
+                    progress.dark_gray(),
+                ]),
+                Line::from(format!("  {}", meta.join(" · "))).dark_gray(),
+            ])
+        })
+        .collect();
+    let mut state = ListState::default();
+    state.select(
+        app.selected
+            .as_ref()
+            .and_then(|id| visible.iter().position(|s| &s.id == id)),
+    );
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(if app.focus == Focus::Sessions {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD).fg(ACCENT)
+        });
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_column(frame: &mut Frame<'_>, area: Rect, app: &App, c: usize, column: Column) {
+    let tasks = app.column_tasks(column);
+    let focused = app.focus == Focus::Column(c);
+    let block = pane(format!("{} {}", column.title(), tasks.len()), focused);
+    let items: Vec<ListItem<'_>> = tasks.iter().map(|t| card(app, t)).collect();
+    let mut state = ListState::default();
+    if focused && !tasks.is_empty() {
+        state.select(Some(app.cursor[c]));
+    }
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn card<'a>(app: &App, task: &'a Task) -> ListItem<'a> {
+    let mut title = vec![Span::from(format!("#{} ", task.id)).dark_gray()];
+    if app.is_blocked(task) {
+        title.push(Span::from("⊘ ").red());
+    }
+    title.push(Span::from(task.subject.as_str()));
+    let mut lines = vec![Line::from(title)];
+    let mut meta = Vec::new();
+    if !task.owner.is_empty() {
+        meta.push(format!("@{}", task.owner));
+    }
+    if !task.blocked_by.is_empty() {
+        meta.push(format!("after {}", chips(&task.blocked_by)));
+    }
+    if !meta.is_empty() {
+        lines.push(Line::from(format!("  {}", meta.join(" · "))).dark_gray());
+    }
+    ListItem::new(lines)
+}
+
+fn chips(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("#{id}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn draw_feed(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let feed = app.live_feed();
+    let block = pane(format!("Live {}", feed.len()), false);
+    let lines: Vec<Line<'_>> = if feed.is_empty() {
+        vec![Line::from("Nothing in progress").dark_gray()]
+    } else {
+        feed.iter()
+            .map(|(session, task)| {
+                let doing = if task.active_form.is_empty() {
+                    &task.subject
+                } else {
+                    &task.active_form
+                };
+                Line::from(vec![
+                    Span::from("● ").green(),
+                    Span::from(doing.as_str()),
+                    Span::from(format!("  {session} #{}", task.id)).dark_gray(),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let line = match app.mode {
+        Mode::Search => Line::from(vec![
+            Span::from(" / ").bold().fg(ACCENT),
+            Span::from(app.query.as_str()),
+            Span::from("█").fg(ACCENT),
+            Span::from("  Enter keep · Esc clear").dark_gray(),
+        ]),
+        Mode::Note => Line::from(vec![
+            Span::from(" Note: ").bold().fg(ACCENT),
+            Span::from(app.note.as_str()),
+            Span::from("█").fg(ACCENT),
+            Span::from("  Enter add · Esc cancel").dark_gray(),
+        ]),
+        _ => match &app.notice {
+            Some(notice) => Line::from(format!(" {notice}")).yellow(),
+            None if !app.query.is_empty() => Line::from(vec![
+                Span::from(format!(" search: {}", app.query)).fg(ACCENT),
+                Span::from("  Esc clear · / edit · ? help · q quit").dark_gray(),
+            ]),
+            None => Line::from(
+                " ←→/hl pane · ↑↓/jk move · Enter open · / search · n note · ? help · q quit",
+            )
+            .dark_gray(),
+        },
+    };
+    frame.render_widget(line, area);
+}
+
+/// A rectangle `percent`% of `area`, centred.
+fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+    let [_, row, _] = Layout::vertical([
+        Constraint::Percentage((100 - percent_y) / 2),
+        Constraint::Percentage(percent_y),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, cell, _] = Layout::horizontal([
+        Constraint::Percentage((100 - percent_x) / 2),
+        Constraint::Percentage(percent_x),
+        Constraint::Fill(1),
+    ])
+    .areas(row);
+    cell
+}
+
+fn draw_detail(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let Some(task) = app.selected_task() else {
+        return;
+    };
+    let area = centered(area, 90, 94);
+    let field = |name: &'static str, value: String| {
+        Line::from(vec![
+            Span::from(format!("{name:<11}")).dark_gray(),
+            Span::from(value),
+        ])
+    };
+    let mut lines = vec![field("Status", task.status.clone())];
+    if app.is_blocked(task) {
+        lines.push(field("", "blocked".into()).red());
+    }
+    if !task.owner.is_empty() {
+        lines.push(field("Owner", task.owner.clone()));
+    }
+    if !task.active_form.is_empty() {
+        lines.push(field("Doing", task.active_form.clone()));
+    }
+    if !task.blocked_by.is_empty() {
+        lines.push(field("Blocked by", chips(&task.blocked_by)));
+    }
+    if !task.blocks.is_empty() {
+        lines.push(field("Blocks", chips(&task.blocks)));
+    }
+    for (name, value) in [("Created", &task.created_at), ("Updated", &task.updated_at)] {
+        if let Some(value) = value {
+            lines.push(field(name, value.clone()));
+        }
+    }
+    lines.push(Line::from(""));
+    if task.description.trim().is_empty() {
+        lines.push(Line::from("No description.").dark_gray());
+    } else {
+        lines.extend(task.description.lines().map(|l| Line::from(l.to_owned())));
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(Style::new().fg(ACCENT))
+        .title(Line::from(format!(" #{} {} ", task.id, task.subject)).bold())
+        .title_bottom(Line::from(" ↑↓ scroll · n note · Esc close ").dark_gray());
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect) {
+    let keys = [
+        ("←→ h l Tab", "move between sessions and the three columns"),
+        ("↑↓ j k", "move within a list; scroll the detail"),
+        ("Enter", "open the session's tasks; open a task's detail"),
+        ("/", "search sessions, tasks, descriptions, projects"),
+        ("n", "add a note to the selected task"),
+        ("r", "reload everything from the server"),
+        ("Esc", "close the detail; clear the search"),
+        ("q Ctrl-C", "quit"),
+    ];
+    let lines: Vec<Line<'_>> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::from(format!("{k:<12}")).bold(),
+                Span::from(*what),
+            ])
+        })
+        .collect();
+    let area = centered(area, 80, 70);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane(" Keys (any key closes) ".into(), true)),
+        area,
+    );
+}

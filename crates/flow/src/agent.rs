@@ -1,0 +1,484 @@
+//! The client commands (`flow tui`, `flow watch`, `flow sessions`, `flow claim`, …): each asks
+//! a running server through [`flow_tui::Client`] and prints a table, or the server's JSON with
+//! `--json`. The exit code says what happened, so scripts and agents can branch on it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use flow_tui::Client;
+use flow_tui::client::{ClientError, encode, next_event};
+use flow_tui::model::{Column, Session, Task};
+use serde_json::{Map, Value, json};
+
+use crate::cli::{
+    ClaimArgs, Command, CompleteArgs, ConnectArgs, FeaturesArgs, HeartbeatArgs, ReleaseArgs,
+    SessionsArgs, TasksArgs, WatchArgs,
+};
+
+/// Why a client command stopped, as an exit code and a message for stderr.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: u8,
+    message: String,
+}
+
+pub(crate) const FAILED: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
+pub(crate) const UNREACHABLE: u8 = 3;
+pub(crate) const CONFLICT: u8 = 4;
+
+impl From<ClientError> for Failure {
+    fn from(err: ClientError) -> Self {
+        let code = match &err {
+            ClientError::Unreachable { .. } => UNREACHABLE,
+            ClientError::BadUrl(_) => USAGE,
+            err if err.is_conflict() => CONFLICT,
+            _ => FAILED,
+        };
+        let mut message = err.to_string();
+        // A refused move names what is in the way.
+        if let ClientError::Api { body, .. } = &err {
+            for key in ["blockedBy", "dependents", "cycle"] {
+                if let Some(ids) = body.get(key).and_then(Value::as_array) {
+                    let _ = write!(message, "; {key}: {}", id_list(ids));
+                }
+            }
+        }
+        Self { code, message }
+    }
+}
+
+/// Runs a client command on its own runtime and turns the outcome into the exit code.
+pub(crate) fn main(command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("flow: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("flow: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn client(connect: &ConnectArgs) -> Result<Client, Failure> {
+    Ok(Client::new(&connect.url, connect.auth_token.clone())?)
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Tui(connect) => flow_tui::run(client(&connect)?)
+            .await
+            .map_err(|err| Failure {
+                code: FAILED,
+                message: format!("terminal error: {err}"),
+            }),
+        Command::Watch(args) => watch(args).await,
+        Command::Sessions(args) => sessions(args).await,
+        Command::Tasks(args) => tasks(args).await,
+        Command::Features(args) => features(args).await,
+        Command::Claim(args) => claim(args).await,
+        Command::Complete(args) => complete(args).await,
+        Command::Heartbeat(args) => heartbeat(args).await,
+        Command::Release(args) => release(args).await,
+        Command::Serve(_) | Command::Generate(_) => unreachable!("not a client command"),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`flow watch | head -1`) ends the command quietly.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(err) => Err(Failure {
+            code: FAILED,
+            message: format!("cannot write output: {err}"),
+        }),
+    }
+}
+
+fn print_json(value: &Value) -> Result<(), Failure> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    print(&text)
+}
+
+async fn watch(args: WatchArgs) -> Result<(), Failure> {
+    let client = client(&args.connect)?;
+    let mut ws = client.live(&args.sessions).await?;
+    while let Some(event) = next_event(&mut ws).await {
+        match event {
+            Ok(text) => print(&format!("{text}\n"))?,
+            Err(reason) => {
+                return Err(Failure {
+                    code: UNREACHABLE,
+                    message: format!("lost the connection to Flow at {}: {reason}", client.url()),
+                });
+            }
+        }
+    }
+    Err(Failure {
+        code: UNREACHABLE,
+        message: format!("Flow at {} closed the connection", client.url()),
+    })
+}
+
+async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let path = format!("/api/sessions?limit={}", encode(&args.limit));
+    let raw: Value = client.get(&path).await?;
+    if args.out.json {
+        return print_json(&raw);
+    }
+    let sessions: Vec<Session> = decode(raw)?;
+    if sessions.is_empty() {
+        return print("No sessions yet: Claude Code writes task lists to ~/.claude/tasks/.\n");
+    }
+    let rows: Vec<[String; 5]> = sessions
+        .iter()
+        .map(|s| {
+            let done = format!(
+                "{}/{}",
+                s.completed,
+                s.completed + s.in_progress + s.pending
+            );
+            let active = if s.in_progress > 0 { "●" } else { "" };
+            let place = [s.project_name(), s.git_branch.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            [
+                s.id.clone(),
+                done,
+                active.into(),
+                s.label().to_owned(),
+                place,
+            ]
+        })
+        .collect();
+    print(&table(&["SESSION", "DONE", "", "NAME", "PROJECT"], &rows))
+}
+
+async fn tasks(args: TasksArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let raw: Value = client
+        .get(&format!("/api/sessions/{}", encode(&args.session)))
+        .await?;
+    if args.out.json {
+        return print_json(&raw);
+    }
+    let tasks: Vec<Task> = decode(raw)?;
+    let tasks: Vec<&Task> = tasks.iter().filter(|t| !t.is_internal()).collect();
+    if tasks.is_empty() {
+        return print("This session has no tasks.\n");
+    }
+    let done = |id: &String| {
+        tasks
+            .iter()
+            .any(|t| &t.id == id && t.column() == Column::Completed)
+    };
+    let mut text = String::new();
+    for column in [Column::InProgress, Column::Pending, Column::Completed] {
+        let rows: Vec<[String; 3]> = tasks
+            .iter()
+            .filter(|t| t.column() == column)
+            .map(|t| {
+                let mut notes = Vec::new();
+                if !t.owner.is_empty() {
+                    notes.push(format!("@{}", t.owner));
+                }
+                let waiting: Vec<&String> = t.blocked_by.iter().filter(|id| !done(id)).collect();
+                if !waiting.is_empty() && column != Column::Completed {
+                    let ids: Vec<String> = waiting.iter().map(|id| format!("#{id}")).collect();
+                    notes.push(format!("blocked by {}", ids.join(" ")));
+                }
+                [format!("#{}", t.id), t.subject.clone(), notes.join(" · ")]
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(text, "{} ({})", column.title(), rows.len());
+        for line in table(&["", "", ""], &rows).lines().skip(1) {
+            let _ = writeln!(text, "  {line}");
+        }
+    }
+    print(&text)
+}
+
+async fn features(args: FeaturesArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let mut query = Vec::new();
+    for (key, value) in [
+        ("status", &args.status),
+        ("project", &args.project),
+        ("category", &args.category),
+    ] {
+        if let Some(value) = value {
+            query.push(format!("{key}={}", encode(value)));
+        }
+    }
+    let path = if query.is_empty() {
+        "/api/features".to_owned()
+    } else {
+        format!("/api/features?{}", query.join("&"))
+    };
+    let raw: Value = client.get(&path).await?;
+    if args.out.json {
+        return print_json(&raw);
+    }
+    let list = raw["features"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        return print("No features. Add some with POST /api/features or on the board.\n");
+    }
+    let rows: Vec<[String; 5]> = list
+        .iter()
+        .map(|f| {
+            let mut notes = Vec::new();
+            if let Some(ids) = f["blockedBy"].as_array().filter(|a| !a.is_empty()) {
+                notes.push(format!("blocked by {}", id_list(ids)));
+            }
+            if let Some(agent) = f["claimedBy"].as_str() {
+                notes.push(format!("claimed by {agent}"));
+            }
+            let steps = f["steps"].as_array().map_or(0, Vec::len);
+            if steps > 0 {
+                let done = f["steps"]
+                    .as_array()
+                    .map_or(0, |s| s.iter().filter(|s| s["done"] == true).count());
+                notes.push(format!("steps {done}/{steps}"));
+            }
+            [
+                format!("#{}", f["id"]),
+                text(&f["state"]),
+                f["priority"].to_string(),
+                text(&f["name"]),
+                notes.join(" · "),
+            ]
+        })
+        .collect();
+    let mut out = table(&["ID", "STATE", "PRIORITY", "NAME", ""], &rows);
+    if let Some(counts) = raw["counts"].as_object() {
+        out.push_str(&counts_line(counts));
+    }
+    print(&out)
+}
+
+fn counts_line(counts: &Map<String, Value>) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(key, n)| key.as_str() != "total" && n.as_u64().unwrap_or(0) > 0)
+        .map(|(key, n)| format!("{n} {key}"))
+        .collect();
+    format!("{} features: {}\n", counts["total"], parts.join(", "))
+}
+
+async fn claim(args: ClaimArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let mut body = json!({ "agent": args.agent });
+    if let Some(secs) = args.lease {
+        body["leaseSecs"] = json!(secs);
+    }
+    let path = match args.feature {
+        Some(id) => format!("/api/features/{id}/claim"),
+        None => "/api/features/claim".to_owned(),
+    };
+    let answer: Value = client.post(&path, body).await?;
+    if args.out.json {
+        print_json(&answer)?;
+    }
+    if answer["feature"].is_null() {
+        // Nothing for this agent: for a script looping on `flow claim`, a reason to stop.
+        let reason = answer["reason"].as_str().unwrap_or("nothing ready");
+        return Err(Failure {
+            code: CONFLICT,
+            message: format!("nothing to claim ({reason})"),
+        });
+    }
+    if !args.out.json {
+        let f = &answer["feature"];
+        print(&format!(
+            "Claimed #{} {} until {}\ntoken: {}\n",
+            f["id"],
+            text(&f["name"]),
+            text(&answer["leaseExpiresAt"]),
+            text(&answer["claimToken"]),
+        ))?;
+    }
+    Ok(())
+}
+
+fn token_body(token: Option<&String>, extra: Value) -> Value {
+    let mut body = extra;
+    if let Some(token) = token {
+        body["claimToken"] = json!(token);
+    }
+    body
+}
+
+async fn complete(args: CompleteArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let id = args.claimed.id;
+    let body = token_body(args.claimed.token.as_ref(), json!({ "force": args.force }));
+    let answer: Value = client
+        .post(&format!("/api/features/{id}/complete"), body)
+        .await?;
+    if args.out.json {
+        return print_json(&answer);
+    }
+    let mut line = format!("Completed #{id} {}", text(&answer["feature"]["name"]));
+    if let Some(ids) = answer["unblocked"].as_array().filter(|a| !a.is_empty()) {
+        let _ = write!(line, "; now ready: {}", id_list(ids));
+    }
+    print(&format!("{line}\n"))
+}
+
+async fn heartbeat(args: HeartbeatArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let id = args.claimed.id;
+    let mut body = token_body(args.claimed.token.as_ref(), json!({}));
+    if let Some(secs) = args.lease {
+        body["leaseSecs"] = json!(secs);
+    }
+    let answer: Value = client
+        .post(&format!("/api/features/{id}/heartbeat"), body)
+        .await?;
+    if args.out.json {
+        return print_json(&answer);
+    }
+    print(&format!(
+        "Lease on #{id} extended until {}\n",
+        text(&answer["leaseExpiresAt"])
+    ))
+}
+
+async fn release(args: ReleaseArgs) -> Result<(), Failure> {
+    let client = client(&args.out.connect)?;
+    let id = args.claimed.id;
+    let body = token_body(
+        args.claimed.token.as_ref(),
+        json!({ "failed": args.failed }),
+    );
+    let answer: Value = client
+        .post(&format!("/api/features/{id}/release"), body)
+        .await?;
+    if args.out.json {
+        return print_json(&answer);
+    }
+    print(&format!(
+        "Released #{id} {} (now {})\n",
+        text(&answer["name"]),
+        text(&answer["state"])
+    ))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: Value) -> Result<T, Failure> {
+    serde_json::from_value(raw).map_err(|err| Failure {
+        code: FAILED,
+        message: format!("unexpected answer from Flow: {err}"),
+    })
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn id_list(ids: &[Value]) -> String {
+    ids.iter()
+        .map(|id| format!("#{id}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Left-aligned columns two spaces apart, widths by character count; the last column is not
+/// padded.
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                let _ = write!(line, "{cell}{:pad$}  ", "");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_by_characters() {
+        let out = table(
+            &["ID", "NAME", ""],
+            &[
+                ["#1".into(), "Café".into(), "x".into()],
+                ["#10".into(), "Login".into(), String::new()],
+            ],
+        );
+        assert_eq!(out, "ID   NAME\n#1   Café   x\n#10  Login\n");
+    }
+
+    #[test]
+    fn failures_map_to_exit_codes() {
+        let unreachable = ClientError::Unreachable {
+            url: "http://127.0.0.1:9".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(Failure::from(unreachable).code, UNREACHABLE);
+        let blocked = ClientError::Api {
+            status: 409,
+            code: Some("feature_blocked".into()),
+            message: "Feature is blocked".into(),
+            body: json!({"blockedBy": [2, 5]}),
+        };
+        let failure = Failure::from(blocked);
+        assert_eq!(failure.code, CONFLICT);
+        assert!(
+            failure.message.ends_with("blockedBy: #2 #5"),
+            "{}",
+            failure.message
+        );
+        let missing = ClientError::Api {
+            status: 404,
+            code: None,
+            message: "Session not found".into(),
+            body: Value::Null,
+        };
+        assert_eq!(Failure::from(missing).code, FAILED);
+        assert_eq!(Failure::from(ClientError::BadUrl("x".into())).code, USAGE);
+    }
+}
