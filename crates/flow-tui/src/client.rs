@@ -158,8 +158,11 @@ impl Client {
         Ok(())
     }
 
-    /// Opens `/api/ws`; with `sessions` non-empty, subscribes to only their `update` events.
-    pub async fn live(&self, sessions: &[String]) -> Result<WsStream, ClientError> {
+    /// Opens `/api/ws` and waits for its `connected` event, which the server sends once it is
+    /// subscribed: a snapshot fetched after this returns cannot miss an event. With `sessions`
+    /// non-empty, asks for only their `update` events. Returns the stream and the `connected`
+    /// event's text.
+    pub async fn live(&self, sessions: &[String]) -> Result<(WsStream, String), ClientError> {
         let url = format!("ws://{}/api/ws", &self.base["http://".len()..]);
         let mut request = url
             .into_client_request()
@@ -192,7 +195,18 @@ impl Client {
                     reason: ws_reason(&e),
                 })?;
         }
-        Ok(ws)
+        let lost = |reason: String| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason,
+        };
+        match next_event(&mut ws).await {
+            Some(Ok(text)) if text.contains(r#""type":"connected""#) => Ok((ws, text)),
+            Some(Ok(text)) => Err(ClientError::Protocol(format!(
+                "expected a connected event first, got {text}"
+            ))),
+            Some(Err(reason)) => Err(lost(reason)),
+            None => Err(lost("the server closed the connection".into())),
+        }
     }
 }
 

@@ -10,12 +10,15 @@ pub mod model;
 mod net;
 mod ui;
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Stdout};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::{cursor, execute, terminal};
 use tokio::sync::mpsc;
 
 use crate::app::{App, Msg};
@@ -34,7 +37,7 @@ pub async fn run(client: Client) -> std::io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let input = read_keys(tx, Arc::clone(&stop));
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = enter()?;
     let result = loop {
         if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
             break Err(err);
@@ -55,11 +58,42 @@ pub async fn run(client: Client) -> std::io::Result<()> {
             break Ok(());
         }
     };
-    ratatui::restore();
+    drop(terminal);
+    restore();
     stop.store(true, Ordering::Relaxed);
     net.abort();
     let _ = input.join();
     result
+}
+
+/// Frames go through one large buffer, flushed once per frame, so a terminal never shows a
+/// half-drawn board.
+type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Raw mode and the alternate screen, undone by [`restore`] on every way out, a panic
+/// included.
+fn enter() -> std::io::Result<Term> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    terminal::enable_raw_mode()?;
+    if let Err(err) = execute!(std::io::stdout(), terminal::EnterAlternateScreen) {
+        restore();
+        return Err(err);
+    }
+    let backend = CrosstermBackend::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
+    Terminal::new(backend).inspect_err(|_| restore())
+}
+
+fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 /// Terminal input on its own thread (crossterm's reader blocks), polling so it can stop.

@@ -22,7 +22,7 @@ pub(crate) async fn run(
         // Subscribe, then snapshot: an event that lands between the two is applied after the
         // snapshot, and events carry the whole new state, so nothing is missed or undone.
         let opened = match client.live(&[]).await {
-            Ok(ws) => snapshot(&client).await.map(|snap| (ws, snap)),
+            Ok((ws, _connected)) => snapshot(&client).await.map(|snap| (ws, snap)),
             Err(err) => Err(err),
         };
         let mut ws = match opened {

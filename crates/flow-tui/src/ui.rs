@@ -185,7 +185,9 @@ fn draw_column(frame: &mut Frame<'_>, area: Rect, app: &App, c: usize, column: C
     let tasks = app.column_tasks(column);
     let focused = app.focus == Focus::Column(c);
     let block = pane(format!("{} {}", column.title(), tasks.len()), focused);
-    let items: Vec<ListItem<'_>> = tasks.iter().map(|t| card(app, t)).collect();
+    // Inside the borders, less the highlight's room.
+    let width = usize::from(area.width.saturating_sub(2));
+    let items: Vec<ListItem<'_>> = tasks.iter().map(|t| card(app, t, width)).collect();
     let mut state = ListState::default();
     if focused && !tasks.is_empty() {
         state.select(Some(app.cursor[c]));
@@ -196,13 +198,29 @@ fn draw_column(frame: &mut Frame<'_>, area: Rect, app: &App, c: usize, column: C
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn card<'a>(app: &App, task: &'a Task) -> ListItem<'a> {
-    let mut title = vec![Span::from(format!("#{} ", task.id)).dark_gray()];
-    if app.is_blocked(task) {
-        title.push(Span::from("⊘ ").red());
+/// A task card: `#id subject` wrapped to the column (at most three lines, so a long subject
+/// cannot push the rest of the column off screen), then owner and blockers.
+fn card<'a>(app: &App, task: &'a Task, width: usize) -> ListItem<'a> {
+    let mut prefix = format!("#{} ", task.id);
+    let blocked = app.is_blocked(task);
+    if blocked {
+        prefix.push_str("⊘ ");
     }
-    title.push(Span::from(task.subject.as_str()));
-    let mut lines = vec![Line::from(title)];
+    let wrapped = wrap(&format!("{prefix}{}", task.subject), width, 3);
+    let mut lines: Vec<Line<'a>> = Vec::new();
+    for (i, text) in wrapped.into_iter().enumerate() {
+        if i == 0 {
+            let rest = text.strip_prefix(&prefix).unwrap_or(&text).to_owned();
+            let mut spans = vec![Span::from(format!("#{} ", task.id)).dark_gray()];
+            if blocked {
+                spans.push(Span::from("⊘ ").red());
+            }
+            spans.push(Span::from(rest));
+            lines.push(Line::from(spans));
+        } else {
+            lines.push(Line::from(text));
+        }
+    }
     let mut meta = Vec::new();
     if !task.owner.is_empty() {
         meta.push(format!("@{}", task.owner));
@@ -214,6 +232,48 @@ fn card<'a>(app: &App, task: &'a Task) -> ListItem<'a> {
         lines.push(Line::from(format!("  {}", meta.join(" · "))).dark_gray());
     }
     ListItem::new(lines)
+}
+
+/// Word-wraps `text` to `width` characters in at most `max` lines, the last one ending in `…`
+/// if text was cut. Words longer than a line are split.
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let width = width.max(4);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let space = usize::from(used > 0);
+            if used + space + word.len() <= width {
+                if space == 1 {
+                    line.push(' ');
+                }
+                line.extend(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than the line: split it.
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max {
+        lines.truncate(max);
+        let last = &mut lines[max - 1];
+        while last.chars().count() + 1 > width {
+            last.pop();
+        }
+        last.push('…');
+    }
+    lines
 }
 
 fn chips(ids: &[String]) -> String {
@@ -374,4 +434,23 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
             .block(pane(" Keys (any key closes) ".into(), true)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_words_splits_long_ones_and_marks_cuts() {
+        assert_eq!(
+            wrap("#1 Design the schema", 12, 3),
+            ["#1 Design", "the schema"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(
+            wrap("one two three four five six", 9, 2),
+            ["one two", "three…"]
+        );
+        assert!(wrap("", 10, 3).is_empty());
+    }
 }

@@ -119,9 +119,13 @@ fn print_json(value: &Value) -> Result<(), Failure> {
 
 async fn watch(args: WatchArgs) -> Result<(), Failure> {
     let client = client(&args.connect)?;
-    let mut ws = client.live(&args.sessions).await?;
+    let (mut ws, connected) = client.live(&args.sessions).await?;
+    print(&format!("{connected}\n"))?;
     while let Some(event) = next_event(&mut ws).await {
         match event {
+            // The server applies the subscription a moment after `connected`: filter here
+            // too, so not one other session's event slips through.
+            Ok(text) if !wanted(&text, &args.sessions) => {}
             Ok(text) => print(&format!("{text}\n"))?,
             Err(reason) => {
                 return Err(Failure {
@@ -135,6 +139,21 @@ async fn watch(args: WatchArgs) -> Result<(), Failure> {
         code: UNREACHABLE,
         message: format!("Flow at {} closed the connection", client.url()),
     })
+}
+
+/// Whether `flow watch --session …` prints this event: every non-`update` event, and the
+/// `update` events of the sessions asked for.
+fn wanted(event: &str, sessions: &[String]) -> bool {
+    if sessions.is_empty() {
+        return true;
+    }
+    let Ok(event) = serde_json::from_str::<Value>(event) else {
+        return true;
+    };
+    event["type"] != "update"
+        || event["sessionId"]
+            .as_str()
+            .is_some_and(|id| sessions.iter().any(|s| s == id))
 }
 
 async fn sessions(args: SessionsArgs) -> Result<(), Failure> {

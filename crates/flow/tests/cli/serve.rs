@@ -3,77 +3,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-fn flow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow"));
-    // Tests never depend on the developer's environment.
-    for var in [
-        "PORT",
-        "HOST",
-        "CLAUDE_DIR",
-        "CLAUDE_CONFIG_DIR",
-        "--db",
-        "--no-db",
-        "--token",
-        "--allowed-host",
-        "TASKS_DIR",
-        "PROJECTS_DIR",
-        "PUBLIC_DIR",
-        "OPEN_BROWSER",
-        "FLOW_TOKEN",
-        "FLOW_DATA_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    // The feature store is not under test here, and tests must not create one in $HOME.
-    cmd.env("FLOW_DB", "off");
-    cmd
-}
-
-/// Waits for the child to exit, up to `limit`; returns its exit status if it did.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Starts the server on an ephemeral port and returns it with its address, read from the
-/// "listening" log line.
-fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = flow()
-        .args(["--dir", dir.to_str().unwrap(), "--port", "0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn flow");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("flow exited before listening")
-            .expect("read stderr");
-        if line.contains("flow is listening") {
-            let rest = line
-                .split("http://")
-                .nth(1)
-                .expect("url in the listening line");
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
+use crate::support::{flow, start, wait_exit};
 
 #[test]
 fn help_documents_every_option() {

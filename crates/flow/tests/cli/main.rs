@@ -1,0 +1,8 @@
+//! The `flow` binary end to end: the server as a user starts and stops it, and the client
+//! commands (`flow watch`, `flow claim`, …, and `flow tui` in a real terminal under tmux)
+//! against a real server over a temporary Claude dir.
+
+mod agent;
+mod serve;
+mod support;
+mod tui;

@@ -1,0 +1,327 @@
+//! `flow tui` in a real pseudo-terminal: tmux runs it at a fixed size, `send-keys` types, and
+//! `capture-pane` reads the screen the user would see. The screen is polled until it shows
+//! what is expected (there is no event to await on a terminal), with a deadline.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Server, free_port, task, write_task};
+
+/// One private tmux server (its own socket) holding one window; killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `command` through `sh -c` in a `width`×`height` terminal.
+    fn run(command: &str, width: u16, height: u16) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "flow-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let tmux = Self { socket };
+        let status = tmux
+            .cmd()
+            .args(["-f", "/dev/null", "new-session", "-d", "-s", "t"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .status()
+            .expect("tmux must be installed (.ci/run installs it)");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &self.socket]);
+        cmd
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-J", "-t", "t"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "t", format])
+            .output()
+            .expect("display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Waits until the screen satisfies `check`; fails with the last screen after 10 s.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(text, |s| s.contains(text))
+    }
+
+    /// Waits for one screen showing all of `texts` (never a half-drawn frame that has some).
+    fn wait_all(&self, texts: &[&str]) -> String {
+        self.wait_for(&texts.join(", "), |s| texts.iter().all(|t| s.contains(t)))
+    }
+
+    /// Presses keys by tmux name (`Enter`, `Escape`, `Down`, `j`).
+    fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Types text literally.
+    fn type_text(&self, text: &str) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "t", "-l", text])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+fn flow_tui(url: &str) -> String {
+    format!(
+        "env -u FLOW_TOKEN NO_COLOR=1 {} tui --url {url}",
+        env!("CARGO_BIN_EXE_flow")
+    )
+}
+
+/// The row of the screen that contains `needle`.
+fn row<'s>(screen: &'s str, needle: &str) -> &'s str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle}:\n{screen}"))
+}
+
+/// Which board column (0 pending, 1 in progress, 2 completed) a card is drawn in, by the
+/// horizontal position of its text relative to the column titles.
+fn column_of(screen: &str, card: &str) -> usize {
+    let title_row = row(screen, "In progress");
+    let start = |title: &str| {
+        title_row
+            .find(title)
+            .map(|b| title_row[..b].chars().count())
+    };
+    let starts = [
+        start("Pending").unwrap(),
+        start("In progress").unwrap(),
+        start("Completed").unwrap(),
+    ];
+    let line = row(screen, card);
+    let at = line[..line.find(card).unwrap()].chars().count();
+    starts
+        .iter()
+        .rposition(|&s| at >= s)
+        .expect("card left of the columns")
+}
+
+fn seed(root: &Path) {
+    write_task(root, "s-alpha", &task("1", "pending", "Design the schema"));
+    let mut parser = task("2", "in_progress", "Write the parser");
+    parser["activeForm"] = json!("Writing the parser");
+    parser["description"] = json!("Parse **every** task file.\n\nKeep unknown fields.");
+    write_task(root, "s-alpha", &parser);
+    write_task(root, "s-beta", &task("1", "pending", "Fix the login form"));
+    // s-alpha is the newest, so it is listed (and selected) first.
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(root.join("tasks/s-beta/1.json"))
+        .unwrap();
+    file.set_modified(old).unwrap();
+}
+
+#[test]
+fn tui_shows_the_selected_session_and_follows_file_writes_without_a_key_press() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let server = Server::start_in(dir, 0);
+    let tmux = Tmux::run(&flow_tui(&server.url), 120, 40);
+
+    let screen = tmux.wait_text("Design the schema");
+    assert!(screen.contains("● live"), "{screen}");
+    assert_eq!(column_of(&screen, "Design the schema"), 0, "{screen}");
+    assert_eq!(column_of(&screen, "Write the parser"), 1, "{screen}");
+    assert!(
+        screen.contains("Writing the parser"),
+        "live feed:\n{screen}"
+    );
+    assert!(screen.contains("s-beta"), "{screen}");
+
+    // An agent writes a new task, then starts the first one: the screen follows by itself.
+    write_task(
+        server.dir.path(),
+        "s-alpha",
+        &task("3", "completed", "Ship the release"),
+    );
+    let screen = tmux.wait_text("Ship the release");
+    assert_eq!(column_of(&screen, "Ship the release"), 2, "{screen}");
+    write_task(
+        server.dir.path(),
+        "s-alpha",
+        &task("1", "in_progress", "Design the schema"),
+    );
+    let screen = tmux.wait_for("task 1 in progress", |s| {
+        s.contains("In progress 2") && column_of(s, "Design the schema") == 1
+    });
+    assert!(
+        screen.contains("Doing Design the schema"),
+        "live feed:\n{screen}"
+    );
+}
+
+#[test]
+fn tui_navigates_searches_opens_details_and_adds_notes_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let server = Server::start_in(dir, 0);
+    let tmux = Tmux::run(&flow_tui(&server.url), 80, 24);
+    // At 80 columns a card wraps its subject: "#1 Design the" / "schema".
+    tmux.wait_text("#1 Design");
+
+    // Down to the second session: its task replaces the first session's.
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_text("#1 Fix the");
+    assert!(!screen.contains("#1 Design"), "{screen}");
+    tmux.keys(&["k"]);
+    tmux.wait_text("#1 Design");
+
+    // Search narrows the sessions to those whose tasks match; Esc brings them back.
+    tmux.keys(&["/"]);
+    tmux.type_text("login");
+    let screen = tmux.wait_all(&["Sessions 1/2", "#1 Fix the"]);
+    assert!(
+        !screen.contains("s-alpha 0/2"),
+        "only matching sessions:\n{screen}"
+    );
+    tmux.keys(&["Enter", "Escape"]);
+    tmux.wait_text("Sessions 2");
+    // The session found stays selected; back up to the first one.
+    assert!(tmux.screen().contains("#1 Fix the"));
+    tmux.keys(&["k"]);
+    tmux.wait_text("#1 Design");
+
+    // Into the columns, right to In progress, open the detail.
+    tmux.keys(&["Enter", "l", "Enter"]);
+    tmux.wait_all(&[
+        "#2 Write the parser",
+        "Parse **every** task file.",
+        "Keep unknown fields.",
+    ]);
+
+    // A note typed in the terminal lands in the task file.
+    tmux.keys(&["n"]);
+    tmux.type_text("checked from the terminal");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("Note added to #2");
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(server.path("tasks/s-alpha/2.json")).unwrap(),
+    )
+    .unwrap();
+    let description = stored["description"].as_str().unwrap();
+    assert!(
+        description.ends_with("#### [Note added by user]\n\nchecked from the terminal"),
+        "{description}"
+    );
+    // And the detail shows it, through the live event.
+    tmux.wait_text("checked from the terminal");
+    tmux.keys(&["Escape"]);
+}
+
+#[test]
+fn quitting_restores_the_terminal() {
+    let server = Server::start();
+    server.write_task("s-alpha", &task("1", "pending", "Design the schema"));
+    let script = format!(
+        "{}; echo \"exit=$?\"; stty -a | tr -s ' ;\\n' ' '; echo; exec sleep 60",
+        flow_tui(&server.url)
+    );
+    let tmux = Tmux::run(&script, 100, 30);
+    tmux.wait_text("Design the schema");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "the board uses the alternate screen"
+    );
+    tmux.keys(&["q"]);
+    // The shell prints the exit status, then the terminal's modes.
+    let screen = tmux.wait_for("exit status and stty", |s| {
+        s.contains("exit=") && s.contains("icanon")
+    });
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(
+        !screen.contains("Design the schema"),
+        "board left on screen:\n{screen}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "alternate screen left"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor visible again");
+    let modes: Vec<&str> = row(&screen, "icanon").split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            modes.contains(&mode),
+            "terminal still raw ({mode} off):\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn tui_explains_a_missing_server_and_reconnects_when_it_comes_and_goes() {
+    let port = free_port();
+    let tmux = Tmux::run(&flow_tui(&format!("http://127.0.0.1:{port}")), 80, 24);
+    tmux.wait_all(&["Cannot reach Flow at", "Retrying automatically"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    write_task(dir.path(), "s-alpha", &task("1", "pending", "Schema"));
+    let server = Server::start_in(dir, port);
+    tmux.wait_all(&["● live", "#1 Schema"]);
+
+    // The server vanishes: the board keeps what it had and says it is offline.
+    let dir = server.stop();
+    tmux.wait_all(&["offline", "reconnecting", "#1 Schema"]);
+
+    // Back again, with a change made while it was away: the board catches up.
+    write_task(dir.path(), "s-alpha", &task("1", "completed", "Schema"));
+    let _server = Server::start_in(dir, port);
+    let screen = tmux.wait_all(&["● live", "Completed 1"]);
+    assert_eq!(column_of(&screen, "#1 Schema"), 2, "{screen}");
+}
