@@ -27,6 +27,15 @@ fn help_documents_every_option() {
         "FLOW_TOKEN",
         "FLOW_DATA_DIR",
         "serve",
+        "tui",
+        "watch",
+        "sessions",
+        "tasks",
+        "features",
+        "claim",
+        "complete",
+        "heartbeat",
+        "release",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
