@@ -43,6 +43,8 @@ pub(crate) enum Msg {
     Notice(String),
     Key(KeyEvent),
     Redraw,
+    /// SIGTERM, SIGHUP or SIGINT: leave as if the user pressed `q`.
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +140,7 @@ impl App {
             Msg::Notice(text) => self.notice = Some(text),
             Msg::Key(key) => return self.on_key(key),
             Msg::Redraw => {}
+            Msg::Quit => self.quit = true,
         }
         self.clamp();
         Vec::new()

@@ -35,7 +35,8 @@ pub async fn run(client: Client) -> std::io::Result<()> {
     let mut app = App::new(client.url());
     let net = tokio::spawn(net::run(client, tx.clone(), requests_rx));
     let stop = Arc::new(AtomicBool::new(false));
-    let input = read_keys(tx, Arc::clone(&stop));
+    let input = read_keys(tx.clone(), Arc::clone(&stop));
+    let signals = tokio::spawn(quit_on_signal(tx));
 
     let mut terminal = enter()?;
     let result = loop {
@@ -62,6 +63,7 @@ pub async fn run(client: Client) -> std::io::Result<()> {
     restore();
     stop.store(true, Ordering::Relaxed);
     net.abort();
+    signals.abort();
     let _ = input.join();
     result
 }
@@ -94,6 +96,31 @@ fn restore() {
         terminal::LeaveAlternateScreen,
         cursor::Show
     );
+}
+
+/// A terminal closed under the board, or `kill`, still restores the terminal on the way out.
+async fn quit_on_signal(tx: mpsc::UnboundedSender<Msg>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let _ = tx.send(Msg::Quit);
 }
 
 /// Terminal input on its own thread (crossterm's reader blocks), polling so it can stop.

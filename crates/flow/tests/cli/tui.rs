@@ -264,31 +264,22 @@ fn tui_navigates_searches_opens_details_and_adds_notes_at_80x24() {
     tmux.keys(&["Escape"]);
 }
 
-#[test]
-fn quitting_restores_the_terminal() {
-    let server = Server::start();
-    server.write_task("s-alpha", &task("1", "pending", "Design the schema"));
+/// `flow tui` followed, once it exits, by a shell printing its exit status and the terminal's
+/// modes, so a test can read whether the terminal was restored.
+fn tui_then_terminal_report(url: &str) -> Tmux {
     let script = format!(
         "{}; echo \"exit=$?\"; stty -a | tr -s ' ;\\n' ' '; echo; exec sleep 60",
-        flow_tui(&server.url)
+        flow_tui(url)
     );
-    let tmux = Tmux::run(&script, 100, 30);
-    tmux.wait_text("Design the schema");
-    assert_eq!(
-        tmux.display("#{alternate_on}"),
-        "1",
-        "the board uses the alternate screen"
-    );
-    tmux.keys(&["q"]);
-    // The shell prints the exit status, then the terminal's modes.
+    Tmux::run(&script, 100, 30)
+}
+
+/// After the board exited: status 0, normal screen, visible cursor, cooked mode with echo.
+fn assert_terminal_restored(tmux: &Tmux) -> String {
     let screen = tmux.wait_for("exit status and stty", |s| {
         s.contains("exit=") && s.contains("icanon")
     });
     assert!(screen.contains("exit=0"), "{screen}");
-    assert!(
-        !screen.contains("Design the schema"),
-        "board left on screen:\n{screen}"
-    );
     assert_eq!(
         tmux.display("#{alternate_on}"),
         "0",
@@ -302,6 +293,47 @@ fn quitting_restores_the_terminal() {
             "terminal still raw ({mode} off):\n{screen}"
         );
     }
+    screen
+}
+
+#[test]
+fn quitting_restores_the_terminal() {
+    let server = Server::start();
+    server.write_task("s-alpha", &task("1", "pending", "Design the schema"));
+    let tmux = tui_then_terminal_report(&server.url);
+    tmux.wait_text("Design the schema");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "the board uses the alternate screen"
+    );
+    tmux.keys(&["q"]);
+    let screen = assert_terminal_restored(&tmux);
+    assert!(
+        !screen.contains("Design the schema"),
+        "board left on screen:\n{screen}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal_too() {
+    let server = Server::start();
+    let tmux = tui_then_terminal_report(&server.url);
+    tmux.wait_all(&["● live", "No task lists yet"]);
+    // The pane runs a shell; its one child is `flow tui`. (The shell's `kill`, since procps
+    // may not be installed.)
+    let shell = tmux.display("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    let flow = children
+        .split_whitespace()
+        .next()
+        .expect("flow tui runs under the shell");
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {flow}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_terminal_restored(&tmux);
 }
 
 #[test]
