@@ -283,8 +283,12 @@ impl App {
             .copied()
     }
 
-    /// Whether any blocker of `task` is not completed (an unknown blocker blocks).
+    /// Whether an unfinished task waits on a blocker that is not completed (an unknown
+    /// blocker blocks).
     pub(crate) fn is_blocked(&self, task: &Task) -> bool {
+        if task.column() == Column::Completed {
+            return false;
+        }
         let Some(tasks) = self.selected.as_ref().and_then(|s| self.tasks.get(s)) else {
             return false;
         };

@@ -139,6 +139,8 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
         );
         return;
     }
+    // The label is cut to leave room for the progress at the right edge.
+    let inner = usize::from(area.width.saturating_sub(2));
     let items: Vec<ListItem<'_>> = visible
         .iter()
         .map(|s| {
@@ -148,20 +150,28 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 Span::from("  ")
             };
             let progress = format!(
-                " {}/{}",
+                "{}/{}",
                 s.completed,
                 s.completed + s.in_progress + s.pending
             );
+            let room = inner.saturating_sub(2 + 1 + progress.chars().count());
+            let label = fit(s.label(), room);
+            let gap = room.saturating_sub(label.chars().count()) + 1;
             let mut meta: Vec<&str> = Vec::new();
             meta.extend(s.project_name());
             meta.extend(s.git_branch.as_deref());
             ListItem::new(vec![
                 Line::from(vec![
                     active,
-                    Span::from(s.label()).bold(),
-                    progress.dark_gray(),
+                    Span::from(label).bold(),
+                    Span::from(" ".repeat(gap)),
+                    Span::from(progress).dark_gray(),
                 ]),
-                Line::from(format!("  {}", meta.join(" · "))).dark_gray(),
+                Line::from(format!(
+                    "  {}",
+                    fit(&meta.join(" · "), inner.saturating_sub(2))
+                ))
+                .dark_gray(),
             ])
         })
         .collect();
@@ -232,6 +242,16 @@ fn card<'a>(app: &App, task: &'a Task, width: usize) -> ListItem<'a> {
         lines.push(Line::from(format!("  {}", meta.join(" · "))).dark_gray());
     }
     ListItem::new(lines)
+}
+
+/// `text` cut to `width` characters, with `…` when something was cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// Word-wraps `text` to `width` characters in at most `max` lines, the last one ending in `…`
@@ -438,7 +458,7 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{fit, wrap};
 
     #[test]
     fn wrap_breaks_at_words_splits_long_ones_and_marks_cuts() {
@@ -452,5 +472,11 @@ mod tests {
             ["one two", "three…"]
         );
         assert!(wrap("", 10, 3).is_empty());
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("Session 00000027", 10), "Session 0…");
+        assert_eq!(fit("short", 10), "short");
     }
 }
