@@ -12,8 +12,8 @@ use flow_tui::model::{Column, Session, Task};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{
-    ClaimArgs, Command, CompleteArgs, ConnectArgs, FeaturesArgs, HeartbeatArgs, ReleaseArgs,
-    SessionsArgs, TasksArgs, WatchArgs,
+    ClaimArgs, Claimed, Command, CompleteArgs, ConnectArgs, FeaturesArgs, HeartbeatArgs, Output,
+    ReleaseArgs, SessionsArgs, TasksArgs, WatchArgs,
 };
 
 /// Why a client command stopped, as an exit code and a message for stderr.
@@ -51,16 +51,8 @@ impl From<ClientError> for Failure {
 
 /// Runs a client command on its own runtime and turns the outcome into the exit code.
 pub(crate) fn main(command: Command) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("flow: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::runtime(2) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run(command)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -342,24 +334,34 @@ async fn claim(args: ClaimArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn token_body(token: Option<&String>, extra: Value) -> Value {
-    let mut body = extra;
-    if let Some(token) = token {
+/// POSTs `action` (`complete`, `heartbeat`, `release`) for a claimed feature with its claim
+/// token. With `--json` the answer is printed here and `None` returned; otherwise the caller
+/// gets the answer to describe in a line.
+async fn on_claimed(
+    out: &Output,
+    claimed: &Claimed,
+    action: &str,
+    mut body: Value,
+) -> Result<Option<Value>, Failure> {
+    let client = client(&out.connect)?;
+    if let Some(token) = &claimed.token {
         body["claimToken"] = json!(token);
     }
-    body
+    let path = format!("/api/features/{}/{action}", claimed.id);
+    let answer: Value = client.post(&path, body).await?;
+    if out.json {
+        print_json(&answer)?;
+        return Ok(None);
+    }
+    Ok(Some(answer))
 }
 
 async fn complete(args: CompleteArgs) -> Result<(), Failure> {
-    let client = client(&args.out.connect)?;
+    let body = json!({ "force": args.force });
+    let Some(answer) = on_claimed(&args.out, &args.claimed, "complete", body).await? else {
+        return Ok(());
+    };
     let id = args.claimed.id;
-    let body = token_body(args.claimed.token.as_ref(), json!({ "force": args.force }));
-    let answer: Value = client
-        .post(&format!("/api/features/{id}/complete"), body)
-        .await?;
-    if args.out.json {
-        return print_json(&answer);
-    }
     let mut line = format!("Completed #{id} {}", text(&answer["feature"]["name"]));
     if let Some(ids) = answer["unblocked"].as_array().filter(|a| !a.is_empty()) {
         let _ = write!(line, "; now ready: {}", id_list(ids));
@@ -368,39 +370,28 @@ async fn complete(args: CompleteArgs) -> Result<(), Failure> {
 }
 
 async fn heartbeat(args: HeartbeatArgs) -> Result<(), Failure> {
-    let client = client(&args.out.connect)?;
-    let id = args.claimed.id;
-    let mut body = token_body(args.claimed.token.as_ref(), json!({}));
+    let mut body = json!({});
     if let Some(secs) = args.lease {
         body["leaseSecs"] = json!(secs);
     }
-    let answer: Value = client
-        .post(&format!("/api/features/{id}/heartbeat"), body)
-        .await?;
-    if args.out.json {
-        return print_json(&answer);
-    }
+    let Some(answer) = on_claimed(&args.out, &args.claimed, "heartbeat", body).await? else {
+        return Ok(());
+    };
+    let until = text(&answer["leaseExpiresAt"]);
     print(&format!(
-        "Lease on #{id} extended until {}\n",
-        text(&answer["leaseExpiresAt"])
+        "Lease on #{} extended until {until}\n",
+        args.claimed.id
     ))
 }
 
 async fn release(args: ReleaseArgs) -> Result<(), Failure> {
-    let client = client(&args.out.connect)?;
-    let id = args.claimed.id;
-    let body = token_body(
-        args.claimed.token.as_ref(),
-        json!({ "failed": args.failed }),
-    );
-    let answer: Value = client
-        .post(&format!("/api/features/{id}/release"), body)
-        .await?;
-    if args.out.json {
-        return print_json(&answer);
-    }
+    let body = json!({ "failed": args.failed });
+    let Some(answer) = on_claimed(&args.out, &args.claimed, "release", body).await? else {
+        return Ok(());
+    };
     print(&format!(
-        "Released #{id} {} (now {})\n",
+        "Released #{} {} (now {})\n",
+        args.claimed.id,
         text(&answer["name"]),
         text(&answer["state"])
     ))

@@ -50,15 +50,8 @@ fn main() -> ExitCode {
     if let Err(err) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::debug!(%err, "could not raise the open-file limit");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("flow: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(0) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(flow_server::run_server(config)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,4 +60,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A multi-threaded runtime with `workers` threads (0: one per core); says why on failure.
+fn runtime(workers: usize) -> Option<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if workers > 0 {
+        builder.worker_threads(workers);
+    }
+    builder
+        .enable_all()
+        .build()
+        .inspect_err(|err| eprintln!("flow: cannot start the async runtime: {err}"))
+        .ok()
 }
