@@ -308,3 +308,19 @@ fn an_unreachable_server_is_explained_and_stale_data_is_marked() {
     assert!(shows(&rows, "reconnecting"));
     assert!(shows(&rows, "Alpha"), "what was loaded stays visible");
 }
+
+#[test]
+fn tiny_terminals_never_panic() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Enter);
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (79, 23)] {
+        screen(&app, w, h);
+        key(&mut app, KeyCode::Enter);
+        screen(&app, w, h);
+        key(&mut app, KeyCode::Char('?'));
+        screen(&app, w, h);
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Esc);
+    }
+    screen(&App::new("http://127.0.0.1:1"), 5, 2);
+}
