@@ -1,6 +1,9 @@
 // Flow's board. State lives in plain maps; the server's live events patch them and the views
-// re-render from them. One EventSource carries every change; `resync` means re-fetch.
+// re-render from them. One EventSource carries every change; `resync` means re-fetch. The
+// Features view (features.js) is a page of its own that this module routes to and feeds events.
 
+import { api, el } from '/common.js';
+import { createFeatures } from '/features.js';
 import { renderMarkdown } from '/markdown.js';
 
 const $ = (id) => document.getElementById(id);
@@ -10,6 +13,7 @@ const STATUSES = ['pending', 'in_progress', 'completed'];
 const state = {
   sessions: new Map(), // id -> session summary, as /api/sessions lists it
   tasks: new Map(), // session id -> Map(task id -> task)
+  page: 'tasks', // or 'features'
   selected: null, // session id, or '*' for all tasks, or null
   openTask: null, // { sessionId, taskId }
   focusIndex: -1,
@@ -23,22 +27,9 @@ const state = {
   health: null,
 };
 
-// ----- API -------------------------------------------------------------------------------
+const features = createFeatures($('features'), { onModeChange: () => setHash() });
 
-async function api(path, options = {}) {
-  const res = await fetch(path, {
-    ...options,
-    headers: options.body ? { 'Content-Type': 'application/json' } : undefined,
-  });
-  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
-  if (!res.ok) {
-    const err = new Error(body?.error ?? `${res.status} ${res.statusText}`);
-    err.body = body;
-    err.status = res.status;
-    throw err;
-  }
-  return body;
-}
+// ----- API -------------------------------------------------------------------------------
 
 async function loadAll() {
   const [sessions, tasks, theme] = await Promise.all([
@@ -106,7 +97,11 @@ function handle(event) {
     case 'connected':
       return;
     case 'resync':
+      features.handleEvent(event);
       loadAll().then(render).catch(showError);
+      return;
+    case 'feature-update':
+      features.handleEvent(event);
       return;
     case 'metadata-update':
       refreshSessions().catch(showError);
@@ -296,19 +291,6 @@ function compareIds(a, b) {
 
 // ----- rendering -------------------------------------------------------------------------
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
-
 function render() {
   renderSidebar();
   renderToolbar();
@@ -325,7 +307,7 @@ function sessionItem(s) {
   return el('li', {
     class: 'session',
     dataset: { sessionId: s.id },
-    'aria-current': state.selected === s.id ? 'true' : null,
+    'aria-current': state.page === 'tasks' && state.selected === s.id ? 'true' : null,
     title: s.description ?? s.id,
     onclick: () => selectSession(s.id),
   },
@@ -352,7 +334,8 @@ function renderSidebar() {
   $('archived').hidden = stale.length === 0;
   $('archived-count').textContent = String(stale.length);
   $('archived-list').replaceChildren(...stale.map(sessionItem));
-  $('all-tasks').setAttribute('aria-current', state.selected === '*' ? 'true' : 'false');
+  $('all-tasks').setAttribute('aria-current', String(state.page === 'tasks' && state.selected === '*'));
+  $('features-nav').setAttribute('aria-current', String(state.page === 'features'));
 
   const live = [];
   for (const s of state.sessions.values()) {
@@ -367,7 +350,11 @@ function renderSidebar() {
 function renderToolbar() {
   const title = $('view-title');
   const sub = $('view-subtitle');
-  if (state.selected === '*') {
+  $('view-switch').hidden = state.page === 'features';
+  if (state.page === 'features') {
+    title.textContent = 'Features';
+    sub.textContent = 'The feature store: drag a card to reorder, start or complete it';
+  } else if (state.selected === '*') {
     title.textContent = 'All tasks';
     sub.textContent = `${currentCards().length} tasks across ${filteredSessions().length} sessions`;
   } else if (state.selected && state.sessions.has(state.selected)) {
@@ -437,6 +424,12 @@ function card(sid, t, index) {
 }
 
 function renderMain() {
+  if (state.page === 'features') {
+    for (const id of ['empty', 'board', 'timeline']) $(id).hidden = true;
+    features.show();
+    return;
+  }
+  features.hide();
   const isEmpty = emptyState();
   $('empty').hidden = !isEmpty;
   $('board').hidden = isEmpty || state.view !== 'board';
@@ -477,7 +470,7 @@ function renderDetail() {
   const detail = $('detail');
   const open = state.openTask;
   const task = open && state.tasks.get(open.sessionId)?.get(open.taskId);
-  if (!task) {
+  if (!task || state.page === 'features') {
     detail.hidden = true;
     return;
   }
@@ -505,6 +498,7 @@ function renderDetail() {
 // ----- actions ---------------------------------------------------------------------------
 
 function selectSession(id, { updateHash = true } = {}) {
+  state.page = 'tasks';
   state.selected = id;
   state.focusIndex = -1;
   if (state.openTask && state.openTask.sessionId !== id && id !== '*') state.openTask = null;
@@ -514,10 +508,18 @@ function selectSession(id, { updateHash = true } = {}) {
 
 function openTask(sid, taskId, { updateHash = true } = {}) {
   if (state.selected !== '*' && state.selected !== sid) state.selected = sid;
+  state.page = 'tasks';
   state.openTask = { sessionId: sid, taskId: String(taskId) };
   $('detail-error').textContent = '';
   const idx = currentCards().findIndex(([s, t]) => s === sid && String(t.id) === String(taskId));
   if (idx >= 0) state.focusIndex = idx;
+  if (updateHash) setHash();
+  render();
+}
+
+function showFeatures(mode, { updateHash = true } = {}) {
+  state.page = 'features';
+  features.show(mode);
   if (updateHash) setHash();
   render();
 }
@@ -530,17 +532,21 @@ function closeDetail() {
 
 function setHash() {
   let hash = '';
-  if (state.selected === '*') hash = '#/all';
+  if (state.page === 'features') hash = features.mode === 'graph' ? '#/features/graph' : '#/features';
+  else if (state.selected === '*') hash = '#/all';
   else if (state.selected) hash = `#/session/${encodeURIComponent(state.selected)}`;
-  if (state.openTask && state.selected !== '*') hash += `/task/${encodeURIComponent(state.openTask.taskId)}`;
+  if (state.openTask && state.page === 'tasks' && state.selected !== '*') hash += `/task/${encodeURIComponent(state.openTask.taskId)}`;
   if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
 }
 
 function applyHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  if (parts[0] === 'all') {
+  if (parts[0] === 'features') {
+    showFeatures(parts[1] === 'graph' ? 'graph' : 'columns', { updateHash: false });
+  } else if (parts[0] === 'all') {
     selectSession('*', { updateHash: false });
   } else if (parts[0] === 'session' && parts[1]) {
+    state.page = 'tasks';
     state.selected = parts[1];
     if (parts[2] === 'task' && parts[3]) openTask(parts[1], parts[3], { updateHash: false });
     else { state.openTask = null; render(); }
@@ -628,6 +634,7 @@ function onKey(e) {
   if (typing || e.metaKey || e.ctrlKey || e.altKey) return;
   const dialogOpen = document.querySelector('dialog[open]');
   if (dialogOpen) return;
+  if (state.page === 'features' && e.key !== '/' && e.key !== '?') return;
   switch (e.key) {
     case '/': e.preventDefault(); $('search').focus(); break;
     case '?': $('help').showModal(); break;
@@ -651,6 +658,7 @@ function bind() {
   $('active-only').addEventListener('change', (e) => { state.activeOnly = e.target.checked; render(); });
   $('limit').addEventListener('change', (e) => { state.limit = e.target.value; render(); });
   $('all-tasks').addEventListener('click', () => selectSession('*'));
+  $('features-nav').addEventListener('click', () => showFeatures());
   $('theme').addEventListener('change', (e) => setTheme(e.target.value));
   $('notify').addEventListener('click', toggleNotify);
   $('help-button').addEventListener('click', () => $('help').showModal());

@@ -195,6 +195,7 @@ test('timeline view draws one bar per task', async () => {
     await page.click('[data-view="timeline"]');
     assert.equal(await page.locator('.tl-row').count(), 3);
     assert.equal(await page.locator('.tl-bar[data-status="completed"]').count(), 1);
+    assert.equal(await page.locator('#board').isHidden(), true, 'the timeline replaces the columns');
   });
 });
 

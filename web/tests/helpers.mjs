@@ -42,9 +42,9 @@ export class Tree {
   remove() { rmSync(this.root, { recursive: true, force: true }); }
 }
 
-/** Starts `flow` over `tree`; resolves to { url, stop }. */
-export async function startFlow(tree) {
-  const child = spawn(FLOW_BIN, ['--dir', tree.root, '--port', '0', '--data-dir', tree.path('flow-data')], {
+/** Starts `flow` over `tree` (plus any extra CLI `args`); resolves to { url, stop }. */
+export async function startFlow(tree, { args = [] } = {}) {
+  const child = spawn(FLOW_BIN, ['--dir', tree.root, '--port', '0', '--data-dir', tree.path('flow-data'), ...args], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,flow_server=info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -83,7 +83,15 @@ export async function openBoard(browser, url, hash = '') {
   // A failing wait should fail fast, not after Playwright's default 30 s.
   page.setDefaultTimeout(5000);
   page.errors = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') page.errors.push(msg.text()); });
+  // Chromium also logs every 4xx/5xx answer as a console error; these record which ones.
+  page.failedLoads = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    page.errors.push(msg.text());
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+    const where = msg.location().url;
+    if (failed) page.failedLoads.push(`${failed[1]} ${where ? new URL(where).pathname : ''}`);
+  });
   page.on('pageerror', (err) => page.errors.push(String(err)));
   await page.goto(`${url}/${hash}`);
   await page.waitForSelector('body[data-ready="true"]');
@@ -93,4 +101,15 @@ export async function openBoard(browser, url, hash = '') {
 
 export function task(id, status, extra = {}) {
   return { id: String(id), subject: `Task ${id}`, description: '', activeForm: `Working on ${id}`, status, blocks: [], blockedBy: [], ...extra };
+}
+
+/** One JSON API call from outside the browser (like an agent or script): { status, body }. */
+export async function request(url, method, path, body) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
