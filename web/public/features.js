@@ -13,7 +13,7 @@ const COLUMNS = [
   { key: 'needs_input', title: 'Needs input', states: ['needs_input'] },
   { key: 'done', title: 'Done', states: ['done', 'cancelled'] },
 ];
-const COUNTS = [['total', 'total'], ['ready', 'ready'], ['blocked', 'blocked'], ['in_progress', 'in progress'],
+const COUNTS = [['total', 'total'], ['ready', 'ready'], ['blocked', 'blocked'], ['cycle', 'in a cycle'], ['in_progress', 'in progress'],
   ['review', 'review'], ['needs_input', 'needs input'], ['done', 'done'], ['cancelled', 'cancelled']];
 const LEGEND = ['ready', 'blocked', 'cycle', 'in_progress', 'review', 'needs_input', 'done', 'cancelled'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -89,18 +89,25 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
 
   async function load() {
     const withGraph = view.mode === 'graph';
+    // Cleared before the fetch, so a change that arrives during it (while the view is hidden,
+    // say) marks the view stale again instead of being forgotten.
+    view.stale = false;
     try {
       const [list, g] = await Promise.all([
         api('/api/features'),
         withGraph ? api('/api/features/graph') : null,
       ]);
+      // A write and its own event both refetch: when nothing changed, leave the DOM alone, so
+      // a card the user is about to drag is not swapped out from under the pointer.
+      const same = !view.problem && JSON.stringify(list) === JSON.stringify(view.list)
+        && (!withGraph || JSON.stringify(g) === JSON.stringify(view.graph));
       view.list = list;
       if (withGraph) view.graph = g;
       view.problem = null;
+      if (same && !view.deferred) return;
     } catch (err) {
       view.problem = err.body?.code === 'features_disabled' ? 'disabled' : err.message;
     }
-    view.stale = false;
     render();
   }
 
@@ -112,24 +119,32 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
   async function send(f, path, init) {
     try {
       await api(path, init);
-      view.refusals.delete(f.id);
+      if (view.refusals.delete(f.id)) render();
     } catch (err) {
-      view.refusals.set(f.id, {
-        version: f.version,
-        message: err.message,
-        blockedBy: Array.isArray(err.body?.blockedBy) ? err.body.blockedBy : [],
-      });
-      render();
+      refuse(f, err);
     }
     refresh();
+  }
+
+  /** `f` is the version the refusal is about: once the feature changes, the refusal goes. */
+  function refuse(f, err) {
+    view.refusals.set(f.id, {
+      version: f.version,
+      message: err.message,
+      blockedBy: Array.isArray(err.body?.blockedBy) ? err.body.blockedBy : [],
+    });
+    render();
   }
 
   function move(f, column) {
     const path = `/api/features/${f.id}`;
     const patch = (status) => send(f, path, { method: 'PATCH', body: JSON.stringify({ status }) });
     switch (column) {
-      case 'in_progress': return patch('in_progress');
-      case 'needs_input': return patch('needs_input');
+      case 'in_progress':
+      case 'needs_input':
+        // `done` goes back only through reopen (contract §5): a drag out of Done means both.
+        if (f.status === 'done') return reopenThen(f, column);
+        return patch(column);
       case 'done': return send(f, `${path}/complete`, { method: 'POST', body: '{}' });
       case 'ready':
         if (f.status === 'done') return send(f, `${path}/reopen`, { method: 'POST', body: '{}' });
@@ -138,9 +153,21 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
           view.refusals.set(f.id, { version: f.version, message: 'Not ready: its prerequisites are not done', blockedBy: f.blockedBy });
           return render();
         }
+        if (f.claimedBy && !window.confirm(`Put #${f.id} back in the queue? ${f.claimedBy}'s claim on it ends.`)) return undefined;
         return patch('pending');
       default: return undefined;
     }
+  }
+
+  async function reopenThen(f, status) {
+    let reopened;
+    try {
+      reopened = await api(`/api/features/${f.id}/reopen`, { method: 'POST', body: '{}' });
+    } catch (err) {
+      refuse(f, err);
+      return refresh();
+    }
+    return send(reopened, `/api/features/${f.id}`, { method: 'PATCH', body: JSON.stringify({ status }) });
   }
 
   function reorder(f, key, otherId) {
@@ -241,7 +268,9 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
   }
 
   function renderCounts() {
-    const c = view.list.counts;
+    // The server's counts have no `cycle` (contract §5); the Blocked column holds those too,
+    // so count them here and the chips add up to the columns.
+    const c = { ...view.list.counts, cycle: view.list.features.filter((f) => f.state === 'cycle').length };
     counts.replaceChildren(...COUNTS.filter(([k]) => k === 'total' || c[k] > 0).map(([k, text]) =>
       el('span', { class: 'chip', dataset: { count: k } }, el('b', {}, String(c[k] ?? 0)), ` ${text}`)));
   }
@@ -320,7 +349,10 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
     }
     const nLayers = Math.max(0, ...rows.keys()) + 1;
     const nRows = Math.max(1, ...rows.values());
-    const width = pad * 2 + nLayers * w + (nLayers - 1) * gapX;
+    // Members of a cycle share a layer: their edges loop off the right side of the column,
+    // into the gap before the next one (and a margin after the last).
+    const sameLayer = (e) => layerOf.get(e.source) === layerOf.get(e.target);
+    const width = pad * 2 + nLayers * w + (nLayers - 1) * gapX + (edges.some(sameLayer) ? gapX : 0);
     const height = top + pad + nRows * h + (nRows - 1) * gapY;
     const sameCycle = (a, b) => cycles.some((c) => c.includes(a) && c.includes(b));
     const arrow = (id, cls) => svg('marker', {
@@ -331,13 +363,25 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
       const a = pos.get(e.source);
       const b = pos.get(e.target);
       if (!a || !b) return null;
-      const [x1, y1, x2, y2] = [a.x + w, a.y + h / 2, b.x, b.y + h / 2];
-      const dx = Math.max(40, Math.abs(x2 - x1) / 2);
-      const lift = rise(e) / 0.75; // a cubic's midpoint reaches 3/4 of its control points' lift
       const cyc = sameCycle(e.source, e.target);
+      let d;
+      if (sameLayer(e)) {
+        // Right side to right side; a self edge leaves and comes back a little apart.
+        const self = e.source === e.target;
+        const [y1, y2] = [a.y + h / 2 - (self ? 10 : 0), b.y + h / 2 + (self ? 10 : 0)];
+        // Upward edges swing wider, so the two edges of a 2-cycle do not draw over each other.
+        const out = Math.min(gapX - 12, 22 + Math.abs(y2 - y1) / 8 + (y2 < y1 ? 18 : 0));
+        const x = a.x + w;
+        d = `M${x},${y1} C${x + out},${y1} ${x + out},${y2} ${x},${y2}`;
+      } else {
+        const [x1, y1, x2, y2] = [a.x + w, a.y + h / 2, b.x, b.y + h / 2];
+        const dx = Math.max(40, Math.abs(x2 - x1) / 2);
+        const lift = rise(e) / 0.75; // a cubic's midpoint reaches 3/4 of its control points' lift
+        d = `M${x1},${y1} C${x1 + dx},${y1 - lift} ${x2 - dx},${y2 - lift} ${x2},${y2}`;
+      }
       return svg('path', {
         class: `gedge${cyc ? ' in-cycle' : ''}`,
-        d: `M${x1},${y1} C${x1 + dx},${y1 - lift} ${x2 - dx},${y2 - lift} ${x2},${y2}`,
+        d,
         'marker-end': `url(#${cyc ? 'farrow-cycle' : 'farrow'})`,
         'data-source': e.source,
         'data-target': e.target,
@@ -350,9 +394,9 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
         class: `gnode${n.inCycle ? ' in-cycle' : ''}`, transform: `translate(${x},${y})`,
         'data-feature-id': n.id, 'data-state': n.state, role: 'button', tabindex: 0,
       },
-      svg('title', {}, `#${n.id} ${n.name} (${label(n.state)}${n.inCycle ? ', in a cycle' : ''})`),
+      svg('title', {}, `#${n.id} ${n.name} (${label(n.state)}${n.inCycle && n.state !== 'cycle' ? ', in a cycle' : ''})`),
       svg('rect', { width: w, height: h, rx: 8 }),
-      svg('text', { x: 10, y: 17, class: 'gid' }, `#${n.id} · ${label(n.state)}${n.inCycle ? ' · cycle ↻' : ''}`),
+      svg('text', { x: 10, y: 17, class: 'gid' }, `#${n.id} · ${label(n.state)}${n.inCycle ? ' ↻' : ''}`),
       svg('text', { x: 10, y: 35, class: 'gname' }, name));
       g.addEventListener('click', () => focusCard(n.id));
       g.addEventListener('keydown', (e) => { if (e.key === 'Enter') focusCard(n.id); });
@@ -384,12 +428,15 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
 
   return {
     get mode() { return view.mode; },
+    /** Idempotent: the board calls it on every render, and redrawing under the user's
+     * pointer or keyboard focus for an unrelated task event would lose a click or a focus. */
     show(mode = view.mode) {
+      const wasActive = view.active;
       view.active = true;
       root.hidden = false;
       if (mode !== view.mode) setMode(mode);
-      else render();
-      if (!view.loading && view.stale) refresh();
+      else if (!wasActive) render();
+      if (view.stale) refresh();
     },
     hide() {
       view.active = false;

@@ -5,8 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Tree, startFlow, launch, openBoard, request, artifacts } from './helpers.mjs';
+import { Tree, startFlow, launch, openBoard, request, artifacts, task } from './helpers.mjs';
 
 let browser;
 
@@ -42,6 +43,7 @@ async function withFeatures(fn, { hash = '#/features', args = [], seeded = true 
   const flow = await startFlow(tree, { args });
   try {
     const ids = seeded ? await seed(flow.url) : {};
+    flow.tree = tree;
     const page = await openBoard(browser, flow.url, hash);
     try {
       await page.waitForSelector('#features[data-loaded="true"]');
@@ -190,6 +192,54 @@ test('dragging within a column reorders the queue', async () => {
   }, { seeded: false });
 });
 
+test('a card moved to the top of Ready is the next claim, even after a done prerequisite', async () => {
+  await withFeatures(async (page, flow) => {
+    // Yankee waits in the queue; Xray depends on Zulu, which is done but queued after Yankee.
+    const make = async (body) => (await request(flow.url, 'POST', '/api/features', body)).body.id;
+    const y = await make({ name: 'Yankee' });
+    const z = await make({ name: 'Zulu' });
+    assert.equal((await request(flow.url, 'POST', `/api/features/${z}/complete`, {})).status, 200);
+    const x = await make({ name: 'Xray', dependencies: [z] });
+    await card(page, 'ready', x).waitFor();
+    assert.deepEqual(await columnIds(page, 'ready'), [y, x]);
+
+    await card(page, 'ready', x).dragTo(card(page, 'ready', y), { targetPosition: { x: 30, y: 4 } });
+    await page.waitForFunction((first) =>
+      document.querySelector('.fcolumn[data-column="ready"] .fcard')?.dataset.featureId === String(first), x);
+    assert.deepEqual(await columnIds(page, 'ready'), [x, y]);
+    const ready = (await request(flow.url, 'GET', '/api/features/ready')).body.features.map((f) => f.id);
+    assert.deepEqual(ready, [x, y], 'the queue agents claim from is the column');
+    const claim = await request(flow.url, 'POST', '/api/features/claim', { agent: 'agent-1' });
+    assert.equal(claim.body.feature.id, x);
+    await card(page, 'in_progress', x).waitFor();
+  }, { seeded: false });
+});
+
+test('a done card dragged back to In progress is reopened and started; taking a claim back asks first', async () => {
+  await withFeatures(async (page, flow, ids) => {
+    await card(page, 'done', ids.schema).dragTo(page.locator('.fcolumn[data-column="in_progress"] .cards'));
+    await card(page, 'in_progress', ids.schema).waitFor();
+    assert.equal((await feature(flow, ids.schema)).status, 'in_progress');
+    // Its dependent is blocked again, live.
+    await card(page, 'blocked', ids.login).waitFor();
+
+    // Search is claimed by agent-7: putting it back in the queue ends that claim, so it asks.
+    const asked = [];
+    page.once('dialog', (d) => { asked.push(d.message()); d.dismiss(); });
+    await card(page, 'in_progress', ids.search).dragTo(page.locator('.fcolumn[data-column="ready"] .cards'));
+    assert.match(asked[0], /agent-7's claim on it ends/);
+    assert.equal((await feature(flow, ids.search)).claimedBy, 'agent-7', 'declined: nothing changed');
+    assert.deepEqual(await columnIds(page, 'in_progress'), [ids.schema, ids.search].sort((a, b) => a - b));
+
+    page.once('dialog', (d) => d.accept());
+    await card(page, 'in_progress', ids.search).dragTo(page.locator('.fcolumn[data-column="ready"] .cards'));
+    await card(page, 'ready', ids.search).waitFor();
+    const search = await feature(flow, ids.search);
+    assert.equal(search.status, 'pending');
+    assert.equal(search.claimedBy, null);
+  });
+});
+
 test('the graph draws one node per feature and one edge per dependency', async () => {
   await withFeatures(async (page, flow, ids) => {
     await page.click('[data-fmode="graph"]');
@@ -220,6 +270,104 @@ test('the graph draws one node per feature and one edge per dependency', async (
     await page.waitForSelector(`.fcolumn[data-column="ready"] .fcard.focused[data-feature-id="${ids.export}"]`);
     assert.equal(page.url().endsWith('#/features'), true);
   });
+});
+
+test('dependency cycles sit in Blocked, are counted, and loop inside the graph', async () => {
+  const tree = new Tree();
+  let flow = await startFlow(tree);
+  try {
+    const res = await request(flow.url, 'POST', '/api/features/bulk', {
+      features: [{ ref: 'a', name: 'Alpha' }, { ref: 'b', name: 'Bravo', dependsOnRefs: ['a'] }, { name: 'Free' }],
+    });
+    const [a, b, free] = res.body.features.map((f) => f.id);
+    await flow.stop();
+    // The API refuses to close a cycle, but a database edited by hand (or by an older tool)
+    // can hold one: the board must still draw it.
+    execFileSync('python3', ['-c', `import sqlite3,sys
+c = sqlite3.connect(sys.argv[1]); c.execute('INSERT INTO feature_deps VALUES (?, ?)', (${a}, ${b})); c.commit()`,
+    tree.path('flow-data/flow.db')]);
+    flow = await startFlow(tree);
+    const page = await openBoard(browser, flow.url, '#/features');
+    try {
+      await page.waitForSelector('#features[data-loaded="true"]');
+      assert.deepEqual(await columnIds(page, 'blocked'), [a, b]);
+      assert.match(await card(page, 'blocked', a).textContent(), /In a dependency cycle/);
+      assert.equal(await page.locator('.fcounts [data-count="cycle"]').textContent(), '2 in a cycle');
+      assert.deepEqual(await columnIds(page, 'ready'), [free]);
+
+      await page.click('[data-fmode="graph"]');
+      await page.waitForSelector('svg.graph .gedge.in-cycle');
+      assert.equal(await page.locator('.gedge.in-cycle').count(), 2);
+      assert.equal(await page.locator('.gnode.in-cycle').count(), 2);
+      assert.match(await page.locator(`.gnode[data-feature-id="${a}"] .gid`).textContent(), /^#\d+ · cycle ↻$/);
+      // Every edge stays inside the drawing, clear of the nodes it joins.
+      const inside = await page.evaluate(() => {
+        const svg = document.querySelector('svg.graph').getBoundingClientRect();
+        return [...document.querySelectorAll('.gedge')].every((e) => {
+          const r = e.getBoundingClientRect();
+          return r.left >= svg.left && r.right <= svg.right && r.top >= svg.top && r.bottom <= svg.bottom;
+        });
+      });
+      assert.equal(inside, true);
+      await page.screenshot({ path: join(artifacts, 'features-cycle.png') });
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.context().close();
+    }
+  } finally {
+    await flow.stop();
+    tree.remove();
+  }
+});
+
+test('the view stays put under unrelated task events and catches up on changes made while away', async () => {
+  await withFeatures(async (page, flow, ids) => {
+    const tree = flow.tree;
+    // Keyboard focus on a graph node survives an agent writing a task file.
+    await page.focus(`.gnode[data-feature-id="${ids.login}"]`);
+    tree.task('busy-session', task(1, 'in_progress'));
+    await page.locator('#session-list [data-session-id="busy-session"]').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.featureId), String(ids.login));
+
+    // A change made while the view is hidden, during its last fetch, still shows on return.
+    // (A second stream in the page tells when a change has reached the page.)
+    const create = async (name) => {
+      await page.evaluate(() => new Promise((connected) => {
+        const es = new EventSource('/api/events');
+        window.featureSeen = new Promise((seen) => {
+          es.onmessage = (m) => {
+            const { type } = JSON.parse(m.data);
+            if (type === 'connected') connected();
+            if (type === 'feature-update') { es.close(); seen(); }
+          };
+        });
+      }));
+      const created = await request(flow.url, 'POST', '/api/features', { name });
+      await page.evaluate(() => window.featureSeen);
+      return created.body.id;
+    };
+    await page.click('#all-tasks');
+    const first = await create('Made while away');
+    let release;
+    const held = new Promise((ok) => { release = ok; });
+    let holding = true; // only the next fetch is held
+    await page.route('**/api/features', async (route) => {
+      if (holding) {
+        holding = false;
+        await held;
+      }
+      await route.continue();
+    });
+    const fetching = page.waitForRequest('**/api/features');
+    await page.click('#features-nav'); // stale: fetches, and that answer is held back
+    await fetching;
+    await page.click('#all-tasks');
+    const second = await create('Made during the fetch');
+    release();
+    await page.click('#features-nav');
+    await page.locator(`.gnode[data-feature-id="${second}"]`).waitFor();
+    assert.equal(await page.locator(`.gnode[data-feature-id="${first}"]`).count(), 1);
+  }, { hash: '#/features/graph' });
 });
 
 test('a deep link opens the graph directly', async () => {

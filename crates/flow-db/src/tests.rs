@@ -564,6 +564,25 @@ fn reorder_renumbers_priorities() {
     );
 }
 
+/// Moving a feature to the front of the queue makes it the next claim, even when a done
+/// prerequisite of it sits at the back, and the pending prerequisite of urgent work is
+/// claimed before anything ranked between them.
+#[test]
+fn the_queue_follows_reorders_through_dependencies() {
+    let (_d, s) = store();
+    let y = mk(&s, "y", &[]);
+    let z = mk(&s, "z", &[]);
+    s.complete(z, None, true, T0).unwrap();
+    let x = mk(&s, "x", &[z]);
+    s.reorder(x, Some(y), None, T0).unwrap();
+    assert_eq!(s.claim_next("a", 1000, T0).unwrap().unwrap().feature.id, x);
+
+    let p = mk(&s, "prerequisite", &[]);
+    let urgent = mk(&s, "urgent", &[p]);
+    s.reorder(urgent, Some(y), None, T0).unwrap();
+    assert_eq!(s.claim_next("b", 1000, T0).unwrap().unwrap().feature.id, p);
+}
+
 #[test]
 fn reopening_the_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();

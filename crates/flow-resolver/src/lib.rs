@@ -104,7 +104,8 @@ impl State {
 
 /// A node to order. The queue key is `(priority, tiebreak, id)`, smallest first: priority is
 /// the user's ranking, the tiebreak lets the caller break equal priorities by something
-/// meaningful (creation time, say) before falling back to the id.
+/// meaningful (creation time, say) before falling back to the id. A prerequisite inherits the
+/// key of its most urgent dependent (see [`Plan::order`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Node<Id> {
     pub id: Id,

@@ -48,8 +48,11 @@ pub struct NodePlan<Id> {
 }
 
 impl<Id: Clone + Ord> Plan<Id> {
-    /// Every node once, prerequisites before dependents, otherwise smallest
-    /// `(priority, tiebreak, id)` first.
+    /// Every node once, prerequisites before dependents, otherwise most urgent first. A node is
+    /// as urgent as the smallest `(priority, tiebreak)` of itself and everything that depends
+    /// on it, directly or not; ties go to its own `(priority, tiebreak, id)`. So the
+    /// prerequisites of urgent work come right before it, and a done prerequisite never holds
+    /// its dependent back in the queue.
     ///
     /// Nodes in cycles, and nodes that depend on them, cannot be ordered after all of their
     /// prerequisites, so they come after every other node. Among themselves each cycle stands
@@ -288,21 +291,42 @@ impl Shape {
             }
         }
 
+        // Urgency is inherited: a component is as urgent as the most urgent component that
+        // waits on it, directly or not. Without this, moving a feature to the top of the queue
+        // would not move it at all while a prerequisite (even a done one) sits low in the
+        // queue, and the prerequisite of the most urgent work would wait behind everything
+        // ranked between them. Descending numbers visit dependents first (see `components`).
+        let mut urgency: Vec<(i64, i64)> = (0..n_comps)
+            .map(|c| {
+                let (priority, tiebreak, _) = key(members.of(c)[0]);
+                (priority, tiebreak)
+            })
+            .collect();
+        for c in (0..n_comps).rev() {
+            for &u in members.of(c) {
+                for &d in links.dependents.of(u) {
+                    if comp[d] != c {
+                        urgency[c] = urgency[c].min(urgency[comp[d]]);
+                    }
+                }
+            }
+        }
+
         // Kahn over the components, so a cycle moves as one unit. Ranking components behind
-        // a cycle last puts every orderable node first, in exactly the order plain Kahn gives.
+        // a cycle last puts every orderable node first, in exactly the order Kahn gives.
         let mut waiting = vec![0usize; n_comps];
         for &(d, p) in &links.pairs {
             if comp[d] != comp[p] {
                 waiting[comp[d]] += 1;
             }
         }
-        let entry = |c: usize| Reverse((behind_cycle[c], key(members.of(c)[0])));
+        let entry = |c: usize| Reverse((behind_cycle[c], urgency[c], key(members.of(c)[0])));
         let mut heap: BinaryHeap<_> = (0..n_comps)
             .filter(|&c| waiting[c] == 0)
             .map(entry)
             .collect();
         let mut order = Vec::with_capacity(n);
-        while let Some(Reverse((_, (_, _, first)))) = heap.pop() {
+        while let Some(Reverse((_, _, (_, _, first)))) = heap.pop() {
             let c = comp[first];
             order.extend_from_slice(members.of(c));
             for &u in members.of(c) {

@@ -119,7 +119,14 @@ fn order_and_readiness() {
     check("a/1/9 b/1/3 c/0/5", "order=c,b,a");
     check("a/-1 b/-1 c", "order=a,b,c");
     check("a/9 b/0 | b->a", "order=a,b ready=a");
-    check("a/5 b/1 c/0 | c->a", "order=b,a,c ready=b,a");
+    // Urgency is inherited: `a` is all that stands before the most urgent `c`.
+    check("a/5 b/1 c/0 | c->a", "order=a,c,b ready=a,b");
+    // A done prerequisite low in the queue does not hold its dependent back.
+    check("x/1 d:done/9 y/0 | y->d", "order=d,y,x ready=y,x");
+    // Inherited through a chain, and only by prerequisites: `m` stays where it is.
+    check("a/9 b/8 c/0 m/5 | c->b b->a", "order=a,b,c,m ready=a,m");
+    // Equal urgency falls back to each node's own key.
+    check("p/7 q/3 z/0 | z->p z->q", "order=q,p,z");
     check("a b:done c | c->a c->b", "order=a,b,c ready=a a.unblocks=c c.by=a");
     check("", "order=- ready=- cycles=- missing=-");
 }
