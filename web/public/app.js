@@ -203,8 +203,11 @@ function applyTheme(theme) {
 
 // ----- derived data ----------------------------------------------------------------------
 
+/** Title, else slug, else the id: a UUID by its first 8 characters, anything else whole
+ * (`session-1a2b3c4d` folders all start alike, so their prefix tells nothing apart). */
 function sessionName(s) {
-  return s.name ?? s.slug ?? s.id.slice(0, 8);
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s.id);
+  return s.name ?? s.slug ?? (uuid ? s.id.slice(0, 8) : s.id);
 }
 
 function visibleTasks(sid) {

@@ -81,12 +81,18 @@ pub(crate) struct App {
     pub(crate) selected: Option<String>,
     pub(crate) focus: Focus,
     pub(crate) cursor: [usize; 3],
+    /// The id of the task under each column's cursor. The cursor follows it when tasks are
+    /// added, removed or moved around it, so a live event never swaps the task being read or
+    /// noted for its neighbour.
+    pinned: [Option<String>; 3],
     pub(crate) detail: bool,
     pub(crate) detail_scroll: u16,
     pub(crate) mode: Mode,
     /// The search, lowercase.
     pub(crate) query: String,
     pub(crate) note: String,
+    /// (session, task) the note being typed is for, fixed when `n` was pressed.
+    pub(crate) note_target: Option<(String, String)>,
     pub(crate) notice: Option<String>,
     pub(crate) quit: bool,
 }
@@ -102,11 +108,13 @@ impl App {
             selected: None,
             focus: Focus::Sessions,
             cursor: [0; 3],
+            pinned: [None, None, None],
             detail: false,
             detail_scroll: 0,
             mode: Mode::Normal,
             query: String::new(),
             note: String::new(),
+            note_target: None,
             notice: None,
             quit: false,
         }
@@ -184,14 +192,20 @@ impl App {
                 match kind {
                     "add" | "change" => match event.get("task").cloned() {
                         Some(task) => match serde_json::from_value::<Task>(task) {
-                            Ok(task) => self.upsert_task(session, task),
+                            Ok(mut task) => {
+                                // A file without an `id` is known by its name, as the API's
+                                // paths know it, so two of them stay two cards.
+                                if task.id.is_empty() {
+                                    task.id = file_stem(event).to_owned();
+                                }
+                                self.upsert_task(session, task);
+                            }
                             Err(_) => requests.push(Request::SessionTasks(session.to_owned())),
                         },
                         None => requests.push(Request::SessionTasks(session.to_owned())),
                     },
                     "unlink" => {
-                        let file = event.get("file").and_then(Value::as_str).unwrap_or("");
-                        let id = file.strip_suffix(".json").unwrap_or(file);
+                        let id = file_stem(event);
                         if let Some(list) = self.tasks.get_mut(session) {
                             list.retain(|t| t.id != id);
                         }
@@ -317,7 +331,8 @@ impl App {
             .collect()
     }
 
-    /// Keeps the selection on something that exists and is visible.
+    /// Keeps the selection on something that exists and is visible, on the same task as
+    /// before wherever it now sits.
     fn clamp(&mut self) {
         let visible = self.visible_sessions();
         let still_visible = self
@@ -326,10 +341,39 @@ impl App {
             .is_some_and(|id| visible.iter().any(|s| &s.id == id));
         if !still_visible {
             self.selected = visible.first().map(|s| s.id.clone());
+            self.cursor = [0; 3];
+            self.pinned = [None, None, None];
+            self.detail = false;
         }
-        for (c, column) in Column::ALL.into_iter().enumerate() {
-            let len = self.column_tasks(column).len();
-            self.cursor[c] = self.cursor[c].min(len.saturating_sub(1));
+        let columns: [Vec<String>; 3] = Column::ALL.map(|column| {
+            self.column_tasks(column)
+                .iter()
+                .map(|t| t.id.clone())
+                .collect()
+        });
+        // The task being read moved to another column (its status changed): the detail
+        // follows it there. Gone altogether: the detail closes.
+        if let (true, Focus::Column(c)) = (self.detail, self.focus)
+            && let Some(id) = self.pinned[c].clone()
+            && !columns[c].contains(&id)
+        {
+            match columns.iter().position(|ids| ids.contains(&id)) {
+                Some(k) => {
+                    self.focus = Focus::Column(k);
+                    self.pinned[k] = Some(id);
+                }
+                None => self.detail = false,
+            }
+        }
+        for (c, ids) in columns.iter().enumerate() {
+            let found = self.pinned[c]
+                .as_ref()
+                .and_then(|id| ids.iter().position(|t| t == id));
+            let at = found
+                .unwrap_or(self.cursor[c])
+                .min(ids.len().saturating_sub(1));
+            self.cursor[c] = at;
+            self.pinned[c] = ids.get(at).cloned();
         }
         if self.detail && self.selected_task().is_none() {
             self.detail = false;
@@ -381,17 +425,18 @@ impl App {
         match key.code {
             KeyCode::Esc => {
                 self.note.clear();
+                self.note_target = None;
                 self.mode = Mode::Normal;
             }
             KeyCode::Enter => {
                 self.mode = Mode::Normal;
                 let note = std::mem::take(&mut self.note);
+                let target = self.note_target.take();
                 if note.trim().is_empty() {
                     self.notice = Some("Note is empty: nothing added".into());
                     return Vec::new();
                 }
-                let task = self.selected_task().map(|t| t.id.clone());
-                if let (Some(session), Some(task)) = (self.selected.clone(), task) {
+                if let Some((session, task)) = target {
                     self.notice = Some(format!("Adding a note to #{task}…"));
                     return vec![Request::AddNote {
                         session,
@@ -423,13 +468,24 @@ impl App {
             KeyCode::Char('r') => return vec![Request::Snapshot],
             KeyCode::Char('n') if self.selected_task().is_some() => {
                 self.note.clear();
+                self.note_target = self
+                    .selected
+                    .clone()
+                    .zip(self.selected_task().map(|t| t.id.clone()));
                 self.mode = Mode::Note;
             }
             KeyCode::Char('n') => self.notice = Some("Select a task first, then n".into()),
             KeyCode::Up | KeyCode::Char('k') if self.detail => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1);
             }
-            KeyCode::Down | KeyCode::Char('j') if self.detail => self.detail_scroll += 1,
+            KeyCode::Down | KeyCode::Char('j') if self.detail => {
+                // No further than the description's last line.
+                let lines = self
+                    .selected_task()
+                    .map_or(0, |t| t.description.lines().count());
+                let limit = u16::try_from(lines).unwrap_or(u16::MAX);
+                self.detail_scroll = self.detail_scroll.saturating_add(1).min(limit);
+            }
             KeyCode::Up | KeyCode::Char('k') => self.step(-1),
             KeyCode::Down | KeyCode::Char('j') => self.step(1),
             KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => self.move_focus(-1),
@@ -467,9 +523,15 @@ impl App {
                     .min(visible.len().saturating_sub(1));
                 self.selected = visible.get(next).map(|s| s.id.clone());
                 self.cursor = [0; 3];
+                self.pinned = [None, None, None];
             }
             Focus::Column(c) => {
-                self.cursor[c] = self.cursor[c].saturating_add_signed(delta);
+                let ids = self.column_tasks(Column::ALL[c]);
+                let at = self.cursor[c]
+                    .saturating_add_signed(delta)
+                    .min(ids.len().saturating_sub(1));
+                self.pinned[c] = ids.get(at).map(|t| t.id.clone());
+                self.cursor[c] = at;
             }
         }
     }
@@ -486,6 +548,12 @@ impl App {
             n => Focus::Column(n as usize - 1),
         };
     }
+}
+
+/// The task id an `update` event's file names: `3.json` → `3`.
+fn file_stem(event: &Value) -> &str {
+    let file = event.get("file").and_then(Value::as_str).unwrap_or("");
+    file.strip_suffix(".json").unwrap_or(file)
 }
 
 #[cfg(test)]

@@ -94,6 +94,20 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<T, ClientError> {
+        let text = self.call_text(method, path, body).await?;
+        // 204 and friends: decode `null` so `()` and `Value` callers both work.
+        let text = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
+    }
+
+    /// The answer's body exactly as the server sent it (empty for 204), so `--json` can pass
+    /// the server's JSON through untouched: no reformatting, no rounding of big numbers.
+    async fn call_text(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<String, ClientError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.auth {
             request = request.bearer_auth(token);
@@ -107,9 +121,8 @@ impl Client {
         if !status.is_success() {
             return Err(api_error(status, &bytes));
         }
-        // 204 and friends: decode `null` so `()` and `Value` callers both work.
-        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| ClientError::Protocol(format!("{path}: the answer is not UTF-8")))
     }
 
     fn unreachable(&self, err: &reqwest::Error) -> ClientError {
@@ -136,6 +149,14 @@ impl Client {
         body: Value,
     ) -> Result<T, ClientError> {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        self.call_text(Method::GET, path, None).await
+    }
+
+    pub async fn post_text(&self, path: &str, body: Value) -> Result<String, ClientError> {
+        self.call_text(Method::POST, path, Some(body)).await
     }
 
     pub async fn sessions(&self, limit: &str) -> Result<Vec<Session>, ClientError> {

@@ -20,12 +20,20 @@ pub struct Session {
 }
 
 impl Session {
-    /// What people call it: its title, else its slug, else the first 8 characters of its id.
+    /// What people call it: its title, else its slug, else its id: a UUID by its first 8
+    /// characters, anything else whole (`session-1a2b3c4d` folders all start alike, so their
+    /// prefix tells nothing apart). The same rule as the web board.
     pub fn label(&self) -> &str {
         self.name
             .as_deref()
             .or(self.slug.as_deref())
-            .unwrap_or_else(|| self.id.get(..8).unwrap_or(&self.id))
+            .unwrap_or_else(|| {
+                if is_uuid(&self.id) {
+                    &self.id[..8]
+                } else {
+                    &self.id
+                }
+            })
     }
 
     /// The last component of the project path: enough to tell projects apart in a list.
@@ -33,6 +41,17 @@ impl Session {
         let project = self.project.as_deref()?.trim_end_matches('/');
         project.rsplit('/').next().filter(|s| !s.is_empty())
     }
+}
+
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -167,10 +186,16 @@ mod tests {
     #[test]
     fn sessions_are_labelled_by_title_then_slug_then_short_id() {
         let mut s = Session {
-            id: "0123456789abcdef".into(),
+            id: "session-1a2b3c4d".into(),
             ..Session::default()
         };
-        assert_eq!(s.label(), "01234567");
+        assert_eq!(
+            s.label(),
+            "session-1a2b3c4d",
+            "not `session-` for every such folder"
+        );
+        s.id = "0123abcd-4567-89ab-cdef-0123456789ab".into();
+        assert_eq!(s.label(), "0123abcd");
         s.slug = Some("brave-otter".into());
         assert_eq!(s.label(), "brave-otter");
         s.name = Some("Fix login".into());

@@ -43,7 +43,7 @@ pub(crate) async fn run(
                     tokio::select! {
                         () = &mut wait => break,
                         request = requests.recv() => match request {
-                            Some(request) => serve(&client, &tx, request),
+                            Some(request) => serve(&client, &tx, request).await,
                             None => return,
                         },
                     }
@@ -72,7 +72,7 @@ pub(crate) async fn run(
                     }
                 },
                 request = requests.recv() => match request {
-                    Some(request) => serve(&client, &tx, request),
+                    Some(request) => serve(&client, &tx, request).await,
                     None => return,
                 },
             }
@@ -92,28 +92,36 @@ async fn snapshot(client: &Client) -> Result<Msg, ClientError> {
     Ok(Msg::Snapshot { sessions, tasks })
 }
 
-/// Runs one request in the background, so a slow call never holds up live events.
-fn serve(client: &Client, tx: &UnboundedSender<Msg>, request: Request) {
-    let client = client.clone();
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        let msg = match request {
-            Request::Snapshot => snapshot(&client).await,
-            Request::Sessions => client.sessions("all").await.map(Msg::Sessions),
-            Request::SessionTasks(session) => client
-                .session_tasks(&session)
-                .await
-                .map(|tasks| Msg::SessionTasks { session, tasks }),
-            Request::AddNote {
-                session,
-                task,
-                note,
-            } => Ok(match client.add_note(&session, &task, &note).await {
-                Ok(()) => Msg::Notice(format!("Note added to #{task}")),
-                Err(err) => Msg::Notice(format!("Could not add the note: {err}")),
-            }),
-        };
-        let msg = msg.unwrap_or_else(|err| Msg::Notice(format!("Could not reload: {err}")));
-        let _ = tx.send(msg);
-    });
+/// Serves one request. A read that replaces state (a snapshot, the session list, a session's
+/// tasks) is answered before the next live event is read: an answer taken at one moment must
+/// not land after, and undo, an event that came later. The events wait in the socket
+/// meanwhile, and carry whole states, so applying them after the answer loses nothing. A note
+/// changes nothing on screen by itself (its file's event does), so it runs in the background.
+async fn serve(client: &Client, tx: &UnboundedSender<Msg>, request: Request) {
+    let msg = match request {
+        Request::Snapshot => snapshot(client).await,
+        Request::Sessions => client.sessions("all").await.map(Msg::Sessions),
+        Request::SessionTasks(session) => client
+            .session_tasks(&session)
+            .await
+            .map(|tasks| Msg::SessionTasks { session, tasks }),
+        Request::AddNote {
+            session,
+            task,
+            note,
+        } => {
+            let client = client.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let msg = match client.add_note(&session, &task, &note).await {
+                    Ok(()) => Msg::Notice(format!("Note added to #{task}")),
+                    Err(err) => Msg::Notice(format!("Could not add the note: {err}")),
+                };
+                let _ = tx.send(msg);
+            });
+            return;
+        }
+    };
+    let msg = msg.unwrap_or_else(|err| Msg::Notice(format!("Could not reload: {err}")));
+    let _ = tx.send(msg);
 }

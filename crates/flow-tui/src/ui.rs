@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::{App, Conn, Focus, Mode};
 use crate::model::{Column, Task};
@@ -154,9 +155,9 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 s.completed,
                 s.completed + s.in_progress + s.pending
             );
-            let room = inner.saturating_sub(2 + 1 + progress.chars().count());
+            let room = inner.saturating_sub(2 + 1 + progress.width());
             let label = fit(s.label(), room);
-            let gap = room.saturating_sub(label.chars().count()) + 1;
+            let gap = room.saturating_sub(label.width()) + 1;
             let mut meta: Vec<&str> = Vec::new();
             meta.extend(s.project_name());
             meta.extend(s.git_branch.as_deref());
@@ -211,26 +212,19 @@ fn draw_column(frame: &mut Frame<'_>, area: Rect, app: &App, c: usize, column: C
 /// A task card: `#id subject` wrapped to the column (at most three lines, so a long subject
 /// cannot push the rest of the column off screen), then owner and blockers.
 fn card<'a>(app: &App, task: &'a Task, width: usize) -> ListItem<'a> {
-    let mut prefix = format!("#{} ", task.id);
+    let id = format!("#{} ", task.id);
     let blocked = app.is_blocked(task);
+    let prefix = id.width() + if blocked { "⊘ ".width() } else { 0 };
+    // The subject starts after the prefix on the first line and uses whole lines after it.
+    let wrapped = wrap(&task.subject, width.saturating_sub(prefix), width, 3);
+    let mut first = vec![Span::from(id).dark_gray()];
     if blocked {
-        prefix.push_str("⊘ ");
+        first.push(Span::from("⊘ ").red());
     }
-    let wrapped = wrap(&format!("{prefix}{}", task.subject), width, 3);
-    let mut lines: Vec<Line<'a>> = Vec::new();
-    for (i, text) in wrapped.into_iter().enumerate() {
-        if i == 0 {
-            let rest = text.strip_prefix(&prefix).unwrap_or(&text).to_owned();
-            let mut spans = vec![Span::from(format!("#{} ", task.id)).dark_gray()];
-            if blocked {
-                spans.push(Span::from("⊘ ").red());
-            }
-            spans.push(Span::from(rest));
-            lines.push(Line::from(spans));
-        } else {
-            lines.push(Line::from(text));
-        }
-    }
+    let mut wrapped = wrapped.into_iter();
+    first.extend(wrapped.next().map(Span::from));
+    let mut lines: Vec<Line<'a>> = vec![Line::from(first)];
+    lines.extend(wrapped.map(Line::from));
     let mut meta = Vec::new();
     if !task.owner.is_empty() {
         meta.push(format!("@{}", task.owner));
@@ -244,42 +238,86 @@ fn card<'a>(app: &App, task: &'a Task, width: usize) -> ListItem<'a> {
     ListItem::new(lines)
 }
 
-/// `text` cut to `width` characters, with `…` when something was cut.
+fn char_width(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+/// `text` cut to `width` terminal columns (a CJK character takes two), with `…` when
+/// something was cut.
 fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if text.width() <= width {
         return text.to_owned();
     }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        if used + char_width(c) + 1 > width {
+            break;
+        }
+        used += char_width(c);
+        cut.push(c);
+    }
+    if width > 0 {
+        cut.push('…');
+    }
     cut
 }
 
-/// Word-wraps `text` to `width` characters in at most `max` lines, the last one ending in `…`
-/// if text was cut. Words longer than a line are split.
-fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
-    let width = width.max(4);
+/// The end of `text` that fits in `width` columns, after a `…` when the start was dropped:
+/// what an input line shows, so the part being typed stays in view.
+fn tail(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        if used + char_width(c) + 1 > width {
+            break;
+        }
+        used += char_width(c);
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
+/// Word-wraps `text` in at most `max` lines: the first `first` columns wide, the others
+/// `width` (terminal columns, so CJK text wraps where it meets the edge). The last line ends
+/// in `…` if text was cut; words longer than a line are split.
+fn wrap(text: &str, first: usize, width: usize, max: usize) -> Vec<String> {
+    let width = width.max(2);
+    let limit = |line: usize| if line == 0 { first } else { width };
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
+        let mut word = word;
         loop {
-            let used = line.chars().count();
+            let room = limit(lines.len());
+            let used = line.width();
             let space = usize::from(used > 0);
-            if used + space + word.len() <= width {
+            if used + space + word.width() <= room {
                 if space == 1 {
                     line.push(' ');
                 }
-                line.extend(&word);
+                line.push_str(word);
                 break;
             }
             if used > 0 {
                 lines.push(std::mem::take(&mut line));
                 continue;
             }
-            // A word wider than the line: split it.
-            let rest = word.split_off(width);
-            lines.push(word.iter().collect());
-            word = rest;
+            // A word wider than the line: as much as fits here, the rest on the next line.
+            let mut taken = 0;
+            let mut split = 0;
+            for (i, c) in word.char_indices() {
+                if taken + char_width(c) > room {
+                    break;
+                }
+                taken += char_width(c);
+                split = i + c.len_utf8();
+            }
+            lines.push(word[..split].to_owned());
+            word = &word[split..];
         }
     }
     if !line.is_empty() {
@@ -287,10 +325,9 @@ fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
     }
     if lines.len() > max {
         lines.truncate(max);
+        let room = limit(max - 1);
         let last = &mut lines[max - 1];
-        while last.chars().count() + 1 > width {
-            last.pop();
-        }
+        while last.width() + 1 > room && last.pop().is_some() {}
         last.push('…');
     }
     lines
@@ -329,18 +366,19 @@ fn draw_feed(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let line = match app.mode {
-        Mode::Search => Line::from(vec![
-            Span::from(" / ").bold().fg(ACCENT),
-            Span::from(app.query.as_str()),
-            Span::from("█").fg(ACCENT),
-            Span::from("  Enter keep · Esc clear").dark_gray(),
-        ]),
-        Mode::Note => Line::from(vec![
-            Span::from(" Note: ").bold().fg(ACCENT),
-            Span::from(app.note.as_str()),
-            Span::from("█").fg(ACCENT),
-            Span::from("  Enter add · Esc cancel").dark_gray(),
-        ]),
+        Mode::Search => input(
+            " / ".to_owned(),
+            &app.query,
+            "  Enter keep · Esc clear",
+            area.width,
+        ),
+        Mode::Note => {
+            let prompt = match &app.note_target {
+                Some((_, task)) => format!(" Note for #{task}: "),
+                None => " Note: ".to_owned(),
+            };
+            input(prompt, &app.note, "  Enter add · Esc cancel", area.width)
+        }
         _ => match &app.notice {
             Some(notice) => Line::from(format!(" {notice}")).yellow(),
             None if !app.query.is_empty() => Line::from(vec![
@@ -354,6 +392,23 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
         },
     };
     frame.render_widget(line, area);
+}
+
+/// An input line: prompt, the text with a cursor after it, and a hint while there is room.
+/// Text wider than the line shows its end, where the typing happens.
+fn input<'a>(prompt: String, text: &str, hint: &'a str, width: u16) -> Line<'a> {
+    let room = usize::from(width).saturating_sub(prompt.width() + 1);
+    let hint = if text.width() + hint.width() <= room {
+        hint
+    } else {
+        ""
+    };
+    Line::from(vec![
+        Span::from(prompt).bold().fg(ACCENT),
+        Span::from(tail(text, room)),
+        Span::from("█").fg(ACCENT),
+        Span::from(hint).dark_gray(),
+    ])
 }
 
 /// A rectangle `percent`% of `area`, centred.
@@ -458,25 +513,52 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
 
 #[cfg(test)]
 mod tests {
-    use super::{fit, wrap};
+    use super::{fit, tail, wrap};
+    use unicode_width::UnicodeWidthStr;
 
     #[test]
     fn wrap_breaks_at_words_splits_long_ones_and_marks_cuts() {
         assert_eq!(
-            wrap("#1 Design the schema", 12, 3),
-            ["#1 Design", "the schema"]
+            wrap("Design the schema", 9, 12, 3),
+            ["Design", "the schema"]
         );
-        assert_eq!(wrap("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("abcdefghij", 4, 4, 3), ["abcd", "efgh", "ij"]);
         assert_eq!(
-            wrap("one two three four five six", 9, 2),
+            wrap("one two three four five six", 9, 9, 2),
             ["one two", "three…"]
         );
-        assert!(wrap("", 10, 3).is_empty());
+        assert!(wrap("", 10, 10, 3).is_empty());
+    }
+
+    #[test]
+    fn wrap_leaves_room_for_the_prefix_on_the_first_line() {
+        // The id prefix takes 4 of 10 columns: the first line holds 6.
+        assert_eq!(wrap("abcdefghijkl", 6, 10, 3), ["abcdef", "ghijkl"]);
+        // A prefix wider than the card: the subject starts on the next line.
+        assert_eq!(wrap("word", 0, 10, 3), ["", "word"]);
+    }
+
+    #[test]
+    fn wide_characters_wrap_and_cut_by_terminal_columns() {
+        let lines = wrap("日本語のタスクをテストする件名です終わり", 10, 10, 3);
+        assert!(lines.iter().all(|l| l.width() <= 10), "{lines:?}");
+        assert_eq!(lines.concat().chars().filter(|c| *c != '…').count(), 14);
+        assert_eq!(lines[0], "日本語のタ");
+        let cut = fit("日本語のセッション名", 9);
+        assert_eq!((cut.as_str(), cut.width()), ("日本語の…", 9));
+        assert_eq!(fit("日本", 3), "日…");
     }
 
     #[test]
     fn fit_cuts_with_an_ellipsis() {
         assert_eq!(fit("Session 00000027", 10), "Session 0…");
         assert_eq!(fit("short", 10), "short");
+    }
+
+    #[test]
+    fn tail_keeps_the_end_in_view() {
+        assert_eq!(tail("short", 10), "short");
+        assert_eq!(tail("a long note being typed", 8), "…g typed");
+        assert_eq!(tail("note 日本語", 6), "…本語");
     }
 }

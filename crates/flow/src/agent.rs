@@ -10,6 +10,7 @@ use flow_tui::Client;
 use flow_tui::client::{ClientError, encode, next_event};
 use flow_tui::model::{Column, Session, Task};
 use serde_json::{Map, Value, json};
+use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{
     ClaimArgs, Claimed, Command, CompleteArgs, ConnectArgs, FeaturesArgs, HeartbeatArgs, Output,
@@ -103,10 +104,37 @@ fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
-fn print_json(value: &Value) -> Result<(), Failure> {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    print(&text)
+/// An answer from the server: its exact text (what `--json` prints) and the parsed value the
+/// table is built from.
+struct Answer {
+    text: String,
+    value: Value,
+}
+
+impl Answer {
+    fn parse(text: String) -> Result<Self, Failure> {
+        let value =
+            serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|err| {
+                Failure {
+                    code: FAILED,
+                    message: format!("unexpected answer from Flow: {err}"),
+                }
+            })?;
+        Ok(Self { text, value })
+    }
+
+    /// The server's JSON as it sent it, one document per line.
+    fn print(&self) -> Result<(), Failure> {
+        print(&format!("{}\n", self.text.trim_end()))
+    }
+}
+
+async fn get(client: &Client, path: &str) -> Result<Answer, Failure> {
+    Answer::parse(client.get_text(path).await?)
+}
+
+async fn post(client: &Client, path: &str, body: Value) -> Result<Answer, Failure> {
+    Answer::parse(client.post_text(path, body).await?)
 }
 
 async fn watch(args: WatchArgs) -> Result<(), Failure> {
@@ -151,11 +179,11 @@ fn wanted(event: &str, sessions: &[String]) -> bool {
 async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
     let client = client(&args.out.connect)?;
     let path = format!("/api/sessions?limit={}", encode(&args.limit));
-    let raw: Value = client.get(&path).await?;
+    let answer = get(&client, &path).await?;
     if args.out.json {
-        return print_json(&raw);
+        return answer.print();
     }
-    let sessions: Vec<Session> = decode(raw)?;
+    let sessions: Vec<Session> = decode(answer.value)?;
     if sessions.is_empty() {
         return print("No sessions yet: Claude Code writes task lists to ~/.claude/tasks/.\n");
     }
@@ -187,13 +215,11 @@ async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
 
 async fn tasks(args: TasksArgs) -> Result<(), Failure> {
     let client = client(&args.out.connect)?;
-    let raw: Value = client
-        .get(&format!("/api/sessions/{}", encode(&args.session)))
-        .await?;
+    let answer = get(&client, &format!("/api/sessions/{}", encode(&args.session))).await?;
     if args.out.json {
-        return print_json(&raw);
+        return answer.print();
     }
-    let tasks: Vec<Task> = decode(raw)?;
+    let tasks: Vec<Task> = decode(answer.value)?;
     let tasks: Vec<&Task> = tasks.iter().filter(|t| !t.is_internal()).collect();
     if tasks.is_empty() {
         return print("This session has no tasks.\n");
@@ -249,10 +275,11 @@ async fn features(args: FeaturesArgs) -> Result<(), Failure> {
     } else {
         format!("/api/features?{}", query.join("&"))
     };
-    let raw: Value = client.get(&path).await?;
+    let answer = get(&client, &path).await?;
     if args.out.json {
-        return print_json(&raw);
+        return answer.print();
     }
+    let raw = answer.value;
     let list = raw["features"].as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         return print("No features. Add some with POST /api/features or on the board.\n");
@@ -309,10 +336,11 @@ async fn claim(args: ClaimArgs) -> Result<(), Failure> {
         Some(id) => format!("/api/features/{id}/claim"),
         None => "/api/features/claim".to_owned(),
     };
-    let answer: Value = client.post(&path, body).await?;
+    let answer = post(&client, &path, body).await?;
     if args.out.json {
-        print_json(&answer)?;
+        answer.print()?;
     }
+    let answer = answer.value;
     if answer["feature"].is_null() {
         // Nothing for this agent: for a script looping on `flow claim`, a reason to stop.
         let reason = answer["reason"].as_str().unwrap_or("nothing ready");
@@ -348,12 +376,12 @@ async fn on_claimed(
         body["claimToken"] = json!(token);
     }
     let path = format!("/api/features/{}/{action}", claimed.id);
-    let answer: Value = client.post(&path, body).await?;
+    let answer = post(&client, &path, body).await?;
     if out.json {
-        print_json(&answer)?;
+        answer.print()?;
         return Ok(None);
     }
-    Ok(Some(answer))
+    Ok(Some(answer.value))
 }
 
 async fn complete(args: CompleteArgs) -> Result<(), Failure> {
@@ -404,9 +432,26 @@ fn decode<T: serde::de::DeserializeOwned>(raw: Value) -> Result<T, Failure> {
     })
 }
 
+fn printable(cell: &str) -> String {
+    if !cell.chars().any(char::is_control) {
+        return cell.to_owned();
+    }
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A JSON value as one line of plain text for a human (strings unquoted, control characters
+/// escaped).
 fn text(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => printable(s),
         Value::Null => String::new(),
         other => other.to_string(),
     }
@@ -419,24 +464,30 @@ fn id_list(ids: &[Value]) -> String {
         .join(" ")
 }
 
-/// Left-aligned columns two spaces apart, widths by character count; the last column is not
-/// padded.
+/// Left-aligned columns two spaces apart, widths in terminal columns (a CJK character takes
+/// two); the last column is not padded. Control characters in cells (a newline, a tab, an
+/// escape sequence in a task subject) are shown escaped, so one row stays one line and task
+/// text cannot drive the terminal.
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|c| printable(&c)))
+        .collect();
+    let mut widths = header.map(UnicodeWidthStr::width);
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut out = String::new();
     let header = header.map(str::to_owned);
-    for row in std::iter::once(&header).chain(rows) {
+    for row in std::iter::once(&header).chain(&rows) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 == N {
                 line.push_str(cell);
             } else {
-                let pad = widths[i] - cell.chars().count();
+                let pad = widths[i] - cell.width();
                 let _ = write!(line, "{cell}{:pad$}  ", "");
             }
         }

@@ -84,8 +84,17 @@ pub(crate) struct SessionsArgs {
     #[command(flatten)]
     pub(crate) out: Output,
     /// How many sessions: a number or `all`.
-    #[arg(long, default_value = "20")]
+    #[arg(long, default_value = "20", value_parser = session_limit)]
     pub(crate) limit: String,
+}
+
+/// Checked here, so a typo is a usage error (exit 2) rather than the server's 400.
+fn session_limit(raw: &str) -> Result<String, String> {
+    if raw == "all" || raw.parse::<u32>().is_ok_and(|n| n > 0) {
+        Ok(raw.to_owned())
+    } else {
+        Err("expected a positive number or `all`".into())
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
+use unicode_width::UnicodeWidthStr;
 
 use super::*;
 
@@ -71,13 +72,23 @@ fn ids(tasks: &[&Task]) -> Vec<String> {
     tasks.iter().map(|t| t.id.clone()).collect()
 }
 
-/// The screen as text, one string per row.
+/// The screen as text, one string per row, as a terminal shows it: a wide character covers
+/// the cell after it.
 fn screen(app: &App, width: u16, height: u16) -> Vec<String> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| crate::ui::draw(f, app)).unwrap();
     let buffer = terminal.backend().buffer().clone();
     (0..height)
-        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())
+        .map(|y| {
+            let mut row = String::new();
+            let mut x = 0;
+            while x < width {
+                let symbol = buffer[(x, y)].symbol();
+                row.push_str(symbol);
+                x += u16::try_from(symbol.width().max(1)).unwrap_or(1);
+            }
+            row
+        })
         .collect()
 }
 
@@ -323,4 +334,106 @@ fn tiny_terminals_never_panic() {
         key(&mut app, KeyCode::Esc);
     }
     screen(&App::new("http://127.0.0.1:1"), 5, 2);
+}
+
+fn add(app: &mut App, id: &str, status: &str) {
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "add", "sessionId": "a", "file": format!("{id}.json"),
+        "task": {"id": id, "subject": format!("Task {id}"), "status": status}
+    })));
+}
+
+fn unlink(app: &mut App, file: &str) {
+    app.update(Msg::Event(json!({
+        "type": "update", "event": "unlink", "sessionId": "a", "file": file
+    })));
+}
+
+#[test]
+fn the_selection_stays_on_its_task_while_tasks_come_and_go_around_it() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Enter); // Pending: 1, 5
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_task().unwrap().id, "5");
+    assert!(app.detail);
+
+    add(&mut app, "0", "pending"); // lands before 5
+    assert_eq!(
+        app.selected_task().unwrap().id,
+        "5",
+        "the detail keeps its task"
+    );
+    unlink(&mut app, "1.json");
+    assert_eq!(app.selected_task().unwrap().id, "5");
+
+    // Its status changes: the detail follows it to its new column.
+    add(&mut app, "5", "in_progress");
+    assert_eq!(app.focus, Focus::Column(1));
+    assert_eq!(app.selected_task().unwrap().id, "5");
+    assert!(app.detail);
+    // Deleted: the detail closes rather than show a neighbour.
+    unlink(&mut app, "5.json");
+    assert!(!app.detail);
+}
+
+#[test]
+fn a_note_goes_to_the_task_it_was_started_on() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Enter); // Pending: 1, 5
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('n'));
+    typed(&mut app, "for five é日本");
+    unlink(&mut app, "5.json"); // the task goes away while the note is typed
+    add(&mut app, "3", "pending");
+    let sent = key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent,
+        [Request::AddNote {
+            session: "a".into(),
+            task: "5".into(),
+            note: "for five é日本".into()
+        }],
+        "never silently to another task"
+    );
+}
+
+#[test]
+fn task_files_without_an_id_are_known_by_their_file_name() {
+    let mut app = loaded();
+    for file in ["7.json", "8.json"] {
+        app.update(Msg::Event(json!({
+            "type": "update", "event": "add", "sessionId": "a", "file": file,
+            "task": {"subject": format!("no id {file}"), "status": "pending"}
+        })));
+    }
+    assert_eq!(
+        ids(&app.column_tasks(Column::Pending)),
+        ["1", "5", "7", "8"]
+    );
+    unlink(&mut app, "8.json");
+    assert_eq!(ids(&app.column_tasks(Column::Pending)), ["1", "5", "7"]);
+}
+
+#[test]
+fn cards_show_the_id_once_whatever_the_subject() {
+    let mut app = loaded();
+    for (file, subject) in [
+        ("20.json", ""),
+        ("21.json", "   "),
+        ("22.json", "Averyveryveryverylongwordthatcannotfitanywhere"),
+        ("23.json", "日本語のタスクをテストする件名です終わり"),
+    ] {
+        let id = file.trim_end_matches(".json");
+        app.update(Msg::Event(json!({
+            "type": "update", "event": "add", "sessionId": "a", "file": file,
+            "task": {"id": id, "subject": subject, "status": "pending"}
+        })));
+    }
+    let rows = screen(&app, 80, 40);
+    let text = rows.join("\n");
+    for id in ["20", "21", "22", "23"] {
+        assert_eq!(text.matches(&format!("#{id}")).count(), 1, "#{id}:\n{text}");
+    }
+    assert!(shows(&rows, "#23 日本"), "{text}");
 }

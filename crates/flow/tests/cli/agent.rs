@@ -24,6 +24,12 @@ fn server_with_session() -> Server {
     let mut blocked = task("3", "pending", "Ship it");
     blocked["blockedBy"] = json!(["2"]);
     write_task(root, "s-alpha", &blocked);
+    // Written as text: a number no f64 holds, and a subject full of control characters.
+    flow_core::fs::write_atomic(
+        &root.join("tasks/s-alpha/4.json"),
+        br#"{"id":"4","subject":"line1\nline2\ttab \u001b[31mRED","status":"completed","big":123456789012345678901234567890,"ratio":1.10}"#,
+    )
+    .unwrap();
     Server::start_in(dir, 0)
 }
 
@@ -37,7 +43,7 @@ fn sessions_and_tasks_print_tables_and_json() {
         .lines()
         .find(|l| l.starts_with("s-alpha"))
         .unwrap_or_else(|| panic!("no row for the session: {table:?}"));
-    assert!(row.contains("1/3"), "{row}");
+    assert!(row.contains("2/4"), "{row}");
     assert!(row.contains('●'), "active sessions are marked: {row}");
 
     let listed = server
@@ -45,21 +51,35 @@ fn sessions_and_tasks_print_tables_and_json() {
         .expect(0)
         .json();
     assert_eq!(listed[0]["id"], "s-alpha");
-    assert_eq!(listed[0]["taskCount"], 3);
+    assert_eq!(listed[0]["taskCount"], 4);
     assert_eq!(listed[0]["inProgress"], 1);
 
     let tasks = server.run(&["tasks", "s-alpha"]).expect(0).stdout;
     let sections: Vec<&str> = tasks.lines().filter(|l| !l.starts_with(' ')).collect();
     assert_eq!(
         sections,
-        ["In progress (1)", "Pending (1)", "Completed (1)"],
+        ["In progress (1)", "Pending (1)", "Completed (2)"],
         "{tasks}"
     );
+    // Task text cannot break a row or reach the terminal as an escape sequence.
+    assert!(
+        tasks.contains(r"#4  line1\nline2\ttab \u{1b}[31mRED"),
+        "{tasks}"
+    );
+    assert!(!tasks.contains('\u{1b}'), "{tasks:?}");
     assert!(tasks.contains("#2  Write the parser  @agent-7"), "{tasks}");
     assert!(tasks.contains("#3  Ship it  blocked by #2"), "{tasks}");
 
-    let raw = server.run(&["tasks", "s-alpha", "--json"]).expect(0).json();
-    assert_eq!(raw.as_array().unwrap().len(), 3);
+    let run = server.run(&["tasks", "s-alpha", "--json"]).expect(0);
+    // The server's JSON untouched: no rounding, no reformatting.
+    assert!(
+        run.stdout
+            .contains(r#""big":123456789012345678901234567890,"ratio":1.10"#),
+        "{}",
+        run.stdout
+    );
+    let raw = run.json();
+    assert_eq!(raw.as_array().unwrap().len(), 4);
     assert_eq!(
         raw[1]["futureField"],
         json!({"kept": true}),
@@ -72,7 +92,10 @@ fn sessions_and_tasks_print_tables_and_json() {
     // A hostile id stays one path segment: the server refuses it, nothing is read.
     let hostile = server.run(&["tasks", "../../etc"]).expect(1);
     assert!(hostile.stderr.contains("HTTP 400"), "{hostile:?}");
-    server.run(&["sessions", "--limit", "0"]).expect(1);
+    for limit in ["0", "abc"] {
+        let bad = server.run(&["sessions", "--limit", limit]).expect(2);
+        assert!(bad.stderr.contains("positive number or `all`"), "{bad:?}");
+    }
 }
 
 #[test]
