@@ -221,3 +221,14 @@ test('stale sessions are archived', async () => {
     assert.equal(await page.locator('#session-list .session[data-session-id="old-one"]').count(), 0);
   });
 });
+
+test('untitled sessions are labelled so they can be told apart', async () => {
+  const tree = new Tree();
+  tree.task('session-1a2b3c4d', task(1, 'pending'))
+    .task('session-5e6f7a8b', task(1, 'pending'))
+    .task('cccccccc-3333-4333-8333-333333333333', task(1, 'pending'));
+  await withBoard(tree, async (page) => {
+    const labels = await page.locator('#session-list .session .label').allTextContents();
+    assert.deepEqual(labels.sort(), ['cccccccc', 'session-1a2b3c4d', 'session-5e6f7a8b']);
+  });
+});
