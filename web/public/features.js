@@ -121,18 +121,14 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
       await api(path, init);
       if (view.refusals.delete(f.id)) render();
     } catch (err) {
-      refuse(f, err);
+      refuse(f, err.message, err.body?.blockedBy);
     }
     refresh();
   }
 
   /** `f` is the version the refusal is about: once the feature changes, the refusal goes. */
-  function refuse(f, err) {
-    view.refusals.set(f.id, {
-      version: f.version,
-      message: err.message,
-      blockedBy: Array.isArray(err.body?.blockedBy) ? err.body.blockedBy : [],
-    });
+  function refuse(f, message, blockedBy) {
+    view.refusals.set(f.id, { version: f.version, message, blockedBy: Array.isArray(blockedBy) ? blockedBy : [] });
     render();
   }
 
@@ -150,8 +146,7 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
         if (f.status === 'done') return send(f, `${path}/reopen`, { method: 'POST', body: '{}' });
         if (f.state === 'blocked' || f.state === 'cycle') {
           // Only its prerequisites can make it ready: say so instead of a no-op write.
-          view.refusals.set(f.id, { version: f.version, message: 'Not ready: its prerequisites are not done', blockedBy: f.blockedBy });
-          return render();
+          return refuse(f, 'Not ready: its prerequisites are not done', f.blockedBy);
         }
         if (f.claimedBy && !window.confirm(`Put #${f.id} back in the queue? ${f.claimedBy}'s claim on it ends.`)) return undefined;
         return patch('pending');
@@ -164,7 +159,7 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
     try {
       reopened = await api(`/api/features/${f.id}/reopen`, { method: 'POST', body: '{}' });
     } catch (err) {
-      refuse(f, err);
+      refuse(f, err.message, err.body?.blockedBy);
       return refresh();
     }
     return send(reopened, `/api/features/${f.id}`, { method: 'PATCH', body: JSON.stringify({ status }) });

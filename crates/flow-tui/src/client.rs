@@ -94,10 +94,7 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<T, ClientError> {
-        let text = self.call_text(method, path, body).await?;
-        // 204 and friends: decode `null` so `()` and `Value` callers both work.
-        let text = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(text).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
+        decode_body(path, &self.call_text(method, path, body).await?)
     }
 
     /// The answer's body exactly as the server sent it (empty for 204), so `--json` can pass
@@ -229,6 +226,13 @@ impl Client {
             None => Err(lost("the server closed the connection".into())),
         }
     }
+}
+
+/// Decodes the body `path` answered. An empty body (204 and friends) decodes as `null`, so
+/// `()` and `Value` callers both work.
+pub fn decode_body<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, ClientError> {
+    let text = if text.is_empty() { "null" } else { text };
+    serde_json::from_str(text).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
 }
 
 /// The next event on a live stream as JSON text; `None` once the server closed it.

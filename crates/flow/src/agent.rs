@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use flow_tui::Client;
-use flow_tui::client::{ClientError, encode, next_event};
+use flow_tui::client::{ClientError, decode_body, encode, next_event};
 use flow_tui::model::{Column, Session, Task};
 use serde_json::{Map, Value, json};
 use unicode_width::UnicodeWidthStr;
@@ -112,14 +112,8 @@ struct Answer {
 }
 
 impl Answer {
-    fn parse(text: String) -> Result<Self, Failure> {
-        let value =
-            serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|err| {
-                Failure {
-                    code: FAILED,
-                    message: format!("unexpected answer from Flow: {err}"),
-                }
-            })?;
+    fn parse(path: &str, text: String) -> Result<Self, Failure> {
+        let value = decode_body(path, &text)?;
         Ok(Self { text, value })
     }
 
@@ -130,11 +124,11 @@ impl Answer {
 }
 
 async fn get(client: &Client, path: &str) -> Result<Answer, Failure> {
-    Answer::parse(client.get_text(path).await?)
+    Answer::parse(path, client.get_text(path).await?)
 }
 
 async fn post(client: &Client, path: &str, body: Value) -> Result<Answer, Failure> {
-    Answer::parse(client.post_text(path, body).await?)
+    Answer::parse(path, client.post_text(path, body).await?)
 }
 
 async fn watch(args: WatchArgs) -> Result<(), Failure> {
