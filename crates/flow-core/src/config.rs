@@ -5,6 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use crate::time::Clock;
+
 /// The port Flow tries first when none is given (contract §2).
 pub const DEFAULT_PORT: u16 = 3456;
 /// How many ports after the default Flow tries when the default is taken.
@@ -38,6 +40,9 @@ pub struct Config {
     pub token: Option<String>,
     /// The feature store's SQLite file; `None` turns the store off (`/api/features` → 404).
     pub db: Option<PathBuf>,
+    /// Where "now" comes from: the run id, feature times, leases and their sweep. The system
+    /// clock unless a test or an embedder hands in another.
+    pub clock: Clock,
 }
 
 impl Config {
@@ -58,6 +63,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             token: None,
             db: None,
+            clock: Clock::system(),
         }
     }
 }

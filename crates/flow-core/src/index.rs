@@ -140,6 +140,22 @@ impl SessionEntry {
 /// Coarser than any file system's mtime tick that Flow is likely to meet.
 const RACY_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Runs `read` for each id, each behind its own panic boundary: a file that trips a bug in a
+/// reader costs that one session (logged with its id), never the rest of the worker's chunk.
+fn read_each_isolated<T>(ids: &[String], read: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    ids.iter()
+        .filter_map(|id| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(id))).unwrap_or_else(
+                |panic| {
+                    let why = crate::panic_message(panic.as_ref());
+                    tracing::error!(session = %id, panic = %why, "reading a session panicked; it is left out until it changes");
+                    None
+                },
+            )
+        })
+        .collect()
+}
+
 fn is_racy(modified: SystemTime) -> bool {
     SystemTime::now()
         .duration_since(modified)
@@ -262,19 +278,26 @@ impl Index {
                 .chunks(per_thread)
                 .map(|chunk| {
                     scope.spawn(move || {
-                        chunk
-                            .iter()
-                            .filter_map(|id| {
-                                let entry = SessionEntry::read(&shared.layout.tasks_dir.join(id))?;
-                                Some((id.clone(), entry, shared.read_transcript_for(id)))
-                            })
-                            .collect::<Vec<_>>()
+                        read_each_isolated(chunk, |id| {
+                            let entry = SessionEntry::read(&shared.layout.tasks_dir.join(id))?;
+                            Some((id.to_owned(), entry, shared.read_transcript_for(id)))
+                        })
                     })
                 })
                 .collect();
             workers
                 .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
+                .flat_map(|w| {
+                    // Each session is read behind its own panic boundary, so a worker itself
+                    // cannot panic; should it anyway, say so rather than lose its sessions
+                    // without a word.
+                    w.join().unwrap_or_else(|_| {
+                        tracing::error!(
+                            "a scan worker panicked; its sessions appear once they change"
+                        );
+                        Vec::new()
+                    })
+                })
                 .collect()
         });
         for (id, entry, transcript) in read {

@@ -20,3 +20,12 @@ pub use ids::{IdError, SessionId, TaskId};
 pub use index::{Counts, Delta, FileEvent, Index, SessionSummary, TaskRecord};
 pub use layout::{Change, Layout};
 pub use task::{Task, TaskStatus};
+
+/// The text a panic was raised with, when it has one.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}

@@ -78,9 +78,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), 
         let mut backup = std::path::PathBuf::from(&name);
         // Never overwrite an earlier backup: add a timestamp instead.
         if backup.exists() {
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
+            let stamp = flow_core::time::Clock::system().now_ms();
             name.push(format!("-{stamp}"));
             backup = std::path::PathBuf::from(name);
         }

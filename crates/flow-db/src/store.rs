@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use flow_resolver::{Edge, Node, Plan, State, resolve, would_create_cycle};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -36,12 +36,6 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn wall_clock_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl FeatureStore {
@@ -316,8 +310,8 @@ impl FeatureStore {
     /// Deletes a feature. If others depend on it, refuses with [`StoreError::HasDependents`]
     /// unless `detach`, which removes those edges in the same transaction; the dependents
     /// then appear in [`Changed::features`].
-    pub fn delete(&self, id: i64, detach: bool) -> Result<Changed> {
-        self.write(wall_clock_ms(), |w| {
+    pub fn delete(&self, id: i64, detach: bool, now_ms: i64) -> Result<Changed> {
+        self.write(now_ms, |w| {
             w.load(id)?;
             let dependents = w.dependents(id)?;
             if !dependents.is_empty() && !detach {
@@ -776,7 +770,7 @@ impl Writer<'_> {
     }
 
     fn grant(&mut self, id: i64, agent: &str, lease_ms: i64) -> Result<Claim> {
-        let token = token::fresh();
+        let token = token::fresh()?;
         let until = self.now.saturating_add(lease_ms);
         self.conn.execute(
             "UPDATE features SET claimed_by = ?2, claim_token = ?3, lease_expires_at = ?4, \

@@ -71,7 +71,7 @@ fn crud_round_trip() {
     assert!(a2.steps[0].done);
     assert_eq!(s.list().unwrap().len(), 2);
 
-    let changed = s.delete(b, false).unwrap();
+    let changed = s.delete(b, false, T0).unwrap();
     assert_eq!(changed.deleted, [b]);
     assert!(matches!(s.get(b), Err(StoreError::NotFound(id)) if id == b));
     // Ids are never reused.
@@ -138,7 +138,7 @@ fn validation_errors_and_codes() {
         ..FeaturePatch::default()
     };
     assert_eq!(code(s.update(a, back, None, T0)), "invalid_transition");
-    assert_eq!(code(s.delete(a, false)), "has_dependents");
+    assert_eq!(code(s.delete(a, false, T0)), "has_dependents");
     assert_eq!(code(s.reopen(b, T0)), "invalid_transition");
     assert_eq!(code(s.reorder(a, None, None, T0)), "validation_failed");
     let blank = FeaturePatch {
@@ -458,9 +458,9 @@ fn delete_with_dependents_needs_detach() {
     let b = mk(&s, "b", &[a]);
     let c = mk(&s, "c", &[a]);
     let before = s.list().unwrap();
-    assert!(matches!(s.delete(a, false), Err(StoreError::HasDependents(d)) if d == vec![b, c]));
+    assert!(matches!(s.delete(a, false, T0), Err(StoreError::HasDependents(d)) if d == vec![b, c]));
     assert_eq!(s.list().unwrap(), before);
-    let changed = s.delete(a, true).unwrap();
+    let changed = s.delete(a, true, T0).unwrap();
     assert_eq!(changed.deleted, [a]);
     let ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
     assert_eq!(ids, [b, c]);

@@ -1,24 +1,24 @@
-//! Claim tokens: 16 random bytes from `/dev/urandom` as hex, with a time-and-counter fallback.
+//! Claim tokens: 16 bytes from the operating system's random number generator, as hex. A claim
+//! token is the only proof an agent owns a feature, so there is no weaker fallback: if the OS
+//! cannot give randomness, the claim fails.
 
-use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A fresh, unguessable (when `/dev/urandom` exists) token of 32 hex digits.
-pub(crate) fn fresh() -> String {
+/// A fresh, unguessable token of 32 hex digits.
+pub(crate) fn fresh() -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !random {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mixed = nanos ^ (u128::from(count) << 64) ^ u128::from(std::process::id());
-        bytes = mixed.to_le_bytes();
+    getrandom::fill(&mut bytes).map_err(|err| {
+        std::io::Error::other(format!("the operating system gave no randomness: {err}"))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_hex_and_differ() {
+        let a = super::fresh().expect("token");
+        let b = super::fresh().expect("token");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -59,14 +59,11 @@ enum Start {
 }
 
 impl Hub {
-    /// Sequence numbers start at a base unique to this run (wall-clock ms × 1024), so an id a
-    /// client kept from an earlier run falls outside the ring and gets `resync`, never another
-    /// run's events.
-    pub(crate) fn new() -> Self {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        Self::starting_at(ms.saturating_mul(1024).max(1))
+    /// Sequence numbers start at a base unique to this run (its start time in ms × 1024), so
+    /// an id a client kept from an earlier run falls outside the ring and gets `resync`, never
+    /// another run's events.
+    pub(crate) fn for_run(run_id: u64) -> Self {
+        Self::starting_at(run_id.saturating_mul(1024).max(1))
     }
 
     fn starting_at(first_seq: u64) -> Self {
@@ -209,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lagging_subscriber_gets_resync_not_silence() {
-        let hub = Hub::new();
+        let hub = Hub::for_run(1_795_960_357_092);
         let mut stream = Box::pin(hub.subscribe(None));
         assert_eq!(
             stream.next().await.unwrap().json.as_str(),

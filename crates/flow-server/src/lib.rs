@@ -16,12 +16,14 @@ mod security;
 mod server;
 mod sse;
 mod state;
+mod supervisor;
 mod theme;
 mod views;
 mod watcher;
 mod ws;
 
 pub use flow_core::Config;
+pub use flow_core::time::{Clock, ManualClock};
 pub use routes::build_router;
 pub use server::{ServerError, bind, run, run_server};
 pub use state::AppState;

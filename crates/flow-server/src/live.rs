@@ -67,11 +67,8 @@ pub(crate) struct Watching {
 }
 
 impl IndexTask {
-    pub(crate) fn spawn(self, watching: Watching) {
-        tokio::spawn(self.run(watching));
-    }
-
-    async fn run(self, watching: Watching) {
+    /// Keeps the index current until shutdown: run it under the server's supervisor.
+    pub(crate) async fn run(self, watching: Watching) {
         let Watching {
             mut watches,
             mut rx,
@@ -151,9 +148,7 @@ impl IndexTask {
         let res =
             tokio::task::spawn_blocking(move || apply_and_publish(&this.index, &this.hub, batch))
                 .await;
-        if let Err(err) = res {
-            tracing::error!(%err, "applying file changes failed");
-        }
+        crate::supervisor::log_join_error("applying file changes", res);
     }
 
     /// Re-lists everything, one session folder or project per lock, so readers never wait for

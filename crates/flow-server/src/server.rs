@@ -25,6 +25,8 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("server failed: {0}")]
     Serve(#[from] io::Error),
+    #[error("the {0} task panicked (see the log above); the server stopped")]
+    TaskPanicked(&'static str),
 }
 
 /// Binds `config.host:config.port`, or for the default port the first free one of the next
@@ -62,11 +64,16 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let state = AppState::start(config, shutdown.clone()).await?;
+    let supervisor = state.supervisor().clone();
     let app = build_router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
-    Ok(())
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    // Stop the background tasks even when serving failed, and wait for them either way.
+    shutdown.cancel();
+    let tasks = supervisor.wait().await;
+    served?;
+    tasks.map_err(ServerError::TaskPanicked)
 }
 
 /// Binds, announces the URL, optionally opens the browser, and serves until Ctrl-C or SIGTERM.

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::ResponseCache;
 use crate::hub::Hub;
 use crate::live::IndexTask;
+use crate::supervisor::Supervisor;
 use crate::theme::ThemeStore;
 
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct AppState {
     run_id: u64,
     /// Cancelled on shutdown; every stream ends with it.
     shutdown: CancellationToken,
+    /// The background tasks, awaited on shutdown; a panic in one stops the server.
+    supervisor: Supervisor,
 }
 
 impl AppState {
@@ -60,8 +63,10 @@ impl AppState {
         let features = match config.db.clone() {
             None => None,
             Some(path) => {
+                let clock = config.clock.clone();
                 let opened = tokio::task::spawn_blocking(move || {
-                    flow_db::FeatureStore::open(&path).and_then(crate::features::Features::new)
+                    flow_db::FeatureStore::open(&path)
+                        .and_then(|store| crate::features::Features::new(store, clock))
                 })
                 .await
                 .map_err(std::io::Error::other)?;
@@ -70,27 +75,29 @@ impl AppState {
                 })?))
             }
         };
+        let run_id = u64::try_from(config.clock.now_ms()).unwrap_or(0);
         let state = Self {
             features,
             index: Arc::new(RwLock::new(index)),
-            hub: Arc::new(Hub::new()),
+            hub: Arc::new(Hub::for_run(run_id)),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             responses: Arc::new(ResponseCache::default()),
             edits: Arc::new(std::sync::Mutex::new(())),
-            run_id: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            run_id,
             config: Arc::new(config),
+            supervisor: Supervisor::new(shutdown.clone()),
             shutdown,
         };
-        IndexTask {
+        let index_task = IndexTask {
             index: state.index.clone(),
             hub: state.hub.clone(),
             shutdown: state.shutdown.clone(),
-        }
-        .spawn(watching);
+        };
+        state.supervisor.spawn("index", index_task.run(watching));
         if let Some(features) = state.features.clone() {
-            crate::features::spawn_lease_sweep(features, state.hub.clone(), state.shutdown.clone());
+            let sweep =
+                crate::features::lease_sweep(features, state.hub.clone(), state.shutdown.clone());
+            state.supervisor.spawn("lease sweep", sweep);
         }
         Ok(state)
     }
@@ -134,6 +141,10 @@ impl AppState {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    pub(crate) fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
     }
 
     pub(crate) fn shutdown(&self) -> CancellationToken {

@@ -255,3 +255,13 @@ fn same_length_rewrite_within_one_mtime_tick_is_still_seen() {
         "a2"
     );
 }
+
+#[test]
+fn a_session_whose_read_panics_costs_only_that_session() {
+    let ids: Vec<String> = ["a", "boom", "c"].map(String::from).to_vec();
+    let read = read_each_isolated(&ids, |id| {
+        assert_ne!(id, "boom", "a reader bug");
+        Some(id.to_owned())
+    });
+    assert_eq!(read, ["a", "c"]);
+}

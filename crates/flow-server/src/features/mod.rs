@@ -7,6 +7,7 @@ mod views;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use flow_core::time::Clock;
 use flow_db::{Feature, FeatureStore};
 use flow_resolver::State;
 use serde_json::json;
@@ -20,12 +21,14 @@ pub(crate) use views::{FeatureView, resolve_all};
 /// whose derived `state` flipped because of it (completing A makes B `ready` everywhere).
 pub(crate) struct Features {
     pub(crate) store: FeatureStore,
+    /// "Now" for every write and lease decision: the server's one clock.
+    pub(crate) clock: Clock,
     /// Held for one write's publish step only; never across an `.await`.
     states: Mutex<HashMap<i64, State>>,
 }
 
 impl Features {
-    pub(crate) fn new(store: FeatureStore) -> Result<Self, flow_db::StoreError> {
+    pub(crate) fn new(store: FeatureStore, clock: Clock) -> Result<Self, flow_db::StoreError> {
         let all = store.list()?;
         let plan = resolve_all(&all);
         let states = all
@@ -34,6 +37,7 @@ impl Features {
             .collect();
         Ok(Self {
             store,
+            clock,
             states: Mutex::new(states),
         })
     }
@@ -95,33 +99,30 @@ pub(crate) fn find(all: &[Feature], id: i64) -> Option<&Feature> {
 /// unclaimed at once; the sweep makes it visible, counts the attempt and emits events).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub(crate) fn spawn_lease_sweep(
+/// The lease sweep, until `shutdown`: run it under the server's supervisor.
+pub(crate) async fn lease_sweep(
     features: Arc<Features>,
     hub: Arc<Hub>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let (features, hub) = (features.clone(), hub.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
-                match features.store.sweep_expired(now) {
-                    Ok(changed) if !changed.features.is_empty() => {
-                        let ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
-                        features.publish(&hub, &[], &ids, &[]);
-                    }
-                    Ok(_) => {}
-                    Err(err) => tracing::warn!(%err, "lease sweep failed"),
-                }
-            })
-            .await;
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
         }
-    });
+        let (features, hub) = (features.clone(), hub.clone());
+        let res = tokio::task::spawn_blocking(move || {
+            match features.store.sweep_expired(features.clock.now_ms()) {
+                Ok(changed) if !changed.features.is_empty() => {
+                    let ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
+                    features.publish(&hub, &[], &ids, &[]);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(%err, "lease sweep failed"),
+            }
+        })
+        .await;
+        crate::supervisor::log_join_error("lease sweep", res);
+    }
 }

@@ -21,12 +21,6 @@ use crate::state::AppState;
 
 const DEFAULT_LEASE_SECS: i64 = 900;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Runs a store call on the blocking pool.
 async fn blocking<T: Send + 'static>(
     features: &Arc<Features>,
@@ -85,10 +79,11 @@ async fn publish(app: &AppState, features: &Arc<Features>, added: Vec<i64>, chan
     let (features, hub) = (features.clone(), app.hub_arc());
     let changed_ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
     let deleted = changed.deleted.clone();
-    let _ = tokio::task::spawn_blocking(move || {
+    let res = tokio::task::spawn_blocking(move || {
         features.publish(&hub, &added, &changed_ids, &deleted);
     })
     .await;
+    crate::supervisor::log_join_error("announcing feature changes", res);
 }
 
 // ----- list, stats, graph, ready -----------------------------------------------------------
@@ -184,7 +179,7 @@ pub(crate) async fn ready(
     let all = blocking(features, |f| f.store.list()).await?;
     let plan = resolve_all(&all);
     let view = FeatureView::new(&all, &plan);
-    let now = now_ms();
+    let now = features.clock.now_ms();
     let unclaimed =
         |f: &&Feature| f.claimed_by.is_none() || f.lease_expires_at.is_some_and(|t| t <= now);
     let ready: Vec<&Feature> = plan
@@ -364,7 +359,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let features = require(&app.features)?;
     let new: NewFeature = body::<CreateBody>(value)?.into();
-    let created = blocking(features, move |f| f.store.create(new, now_ms())).await?;
+    let created = blocking(features, move |f| f.store.create(new, f.clock.now_ms())).await?;
     publish(
         &app,
         features,
@@ -424,7 +419,10 @@ pub(crate) async fn create_bulk(
     if !errors.is_empty() {
         return Err(ApiError::FeatureBatch(errors));
     }
-    let created = blocking(features, move |f| f.store.create_bulk(items, now_ms())).await?;
+    let created = blocking(features, move |f| {
+        f.store.create_bulk(items, f.clock.now_ms())
+    })
+    .await?;
     let ids: Vec<i64> = created.iter().map(|f| f.id).collect();
     publish(
         &app,
@@ -516,7 +514,7 @@ pub(crate) async fn update(
     };
     let expected = if_match(&headers)?;
     let changed = blocking(features, move |f| {
-        f.store.update(id, patch, expected, now_ms())
+        f.store.update(id, patch, expected, f.clock.now_ms())
     })
     .await?;
     publish(&app, features, vec![], &changed).await;
@@ -537,7 +535,10 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     let features = require(&app.features)?;
     let id = feature_id(&raw)?;
-    let changed = blocking(features, move |f| f.store.delete(id, q.detach)).await?;
+    let changed = blocking(features, move |f| {
+        f.store.delete(id, q.detach, f.clock.now_ms())
+    })
+    .await?;
     publish(&app, features, vec![], &changed).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -548,7 +549,10 @@ pub(crate) async fn add_dependency(
 ) -> Result<Response, ApiError> {
     let features = require(&app.features)?;
     let (id, dep) = (feature_id(&raw)?, feature_id(&dep)?);
-    let changed = blocking(features, move |f| f.store.add_dependency(id, dep, now_ms())).await?;
+    let changed = blocking(features, move |f| {
+        f.store.add_dependency(id, dep, f.clock.now_ms())
+    })
+    .await?;
     publish(&app, features, vec![], &changed).await;
     one(features, id, StatusCode::OK).await
 }
@@ -560,7 +564,7 @@ pub(crate) async fn remove_dependency(
     let features = require(&app.features)?;
     let (id, dep) = (feature_id(&raw)?, feature_id(&dep)?);
     let changed = blocking(features, move |f| {
-        f.store.remove_dependency(id, dep, now_ms())
+        f.store.remove_dependency(id, dep, f.clock.now_ms())
     })
     .await?;
     publish(&app, features, vec![], &changed).await;
@@ -593,9 +597,8 @@ fn claim_answer(features_all: &[Feature], claim: &flow_db::Claim) -> Value {
     let plan = resolve_all(features_all);
     let view = FeatureView::new(features_all, &plan);
     let feature = find(features_all, claim.feature.id).map_or(Value::Null, |f| view.render(f));
-    let at = std::time::UNIX_EPOCH
-        + std::time::Duration::from_millis(u64::try_from(claim.lease_expires_at).unwrap_or(0));
-    json!({"feature": feature, "claimToken": claim.token, "leaseExpiresAt": flow_core::time::rfc3339_millis(at)})
+    let expires = flow_core::time::rfc3339_from_ms(claim.lease_expires_at);
+    json!({"feature": feature, "claimToken": claim.token, "leaseExpiresAt": expires})
 }
 
 pub(crate) async fn claim_next(
@@ -612,7 +615,7 @@ pub(crate) async fn claim_next(
     }
     let lease = lease_ms(b.lease_secs)?;
     let res = blocking(features, move |f| {
-        f.store.claim_next(&b.agent, lease, now_ms())
+        f.store.claim_next(&b.agent, lease, f.clock.now_ms())
     })
     .await?;
     match res {
@@ -631,7 +634,8 @@ pub(crate) async fn claim_one(
     let b: ClaimBody = body(value)?;
     let lease = lease_ms(b.lease_secs)?;
     let claim = blocking(features, move |f| {
-        f.store.claim(id, &b.agent, lease, b.force, now_ms())
+        f.store
+            .claim(id, &b.agent, lease, b.force, f.clock.now_ms())
     })
     .await?;
     announce_claim(&app, features, &claim).await
@@ -700,7 +704,7 @@ pub(crate) async fn heartbeat(
     let token = b.token().ok_or(ApiError::Store(StoreError::LeaseLost))?;
     let lease = lease_ms(b.lease_secs)?;
     let claim = blocking(features, move |f| {
-        f.store.heartbeat(id, &token, lease, now_ms())
+        f.store.heartbeat(id, &token, lease, f.clock.now_ms())
     })
     .await?;
     let all = blocking(features, |f| f.store.list()).await?;
@@ -717,7 +721,7 @@ pub(crate) async fn release(
     let b: TokenBody = body(value)?;
     let token = b.token().ok_or(ApiError::Store(StoreError::LeaseLost))?;
     let changed = blocking(features, move |f| {
-        f.store.release(id, &token, b.failed, now_ms())
+        f.store.release(id, &token, b.failed, f.clock.now_ms())
     })
     .await?;
     publish(&app, features, vec![], &changed).await;
@@ -735,7 +739,8 @@ pub(crate) async fn complete(
     let b = optional_body(&headers, &bytes)?;
     let token = b.token();
     let (changed, unblocked) = blocking(features, move |f| {
-        f.store.complete(id, token.as_deref(), b.force, now_ms())
+        f.store
+            .complete(id, token.as_deref(), b.force, f.clock.now_ms())
     })
     .await?;
     publish(&app, features, vec![], &changed).await;
@@ -752,7 +757,7 @@ pub(crate) async fn reopen(
 ) -> Result<Response, ApiError> {
     let features = require(&app.features)?;
     let id = feature_id(&raw)?;
-    let changed = blocking(features, move |f| f.store.reopen(id, now_ms())).await?;
+    let changed = blocking(features, move |f| f.store.reopen(id, f.clock.now_ms())).await?;
     publish(&app, features, vec![], &changed).await;
     one(features, id, StatusCode::OK).await
 }
@@ -778,7 +783,7 @@ pub(crate) async fn reorder(
         });
     }
     let changed = blocking(features, move |f| {
-        f.store.reorder(b.id, b.before, b.after, now_ms())
+        f.store.reorder(b.id, b.before, b.after, f.clock.now_ms())
     })
     .await?;
     publish(&app, features, vec![], &changed).await;

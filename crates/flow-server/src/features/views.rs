@@ -2,8 +2,8 @@
 //! `blockedBy`, `dependents`) and the older trackers' `passes`/`inProgress` mirrors.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
 
+use flow_core::time::rfc3339_from_ms;
 use flow_db::{Feature, FeatureStatus};
 use flow_resolver::{Edge, Node, Plan, resolve};
 use serde_json::{Value, json};
@@ -26,13 +26,8 @@ pub(crate) fn resolve_all(all: &[Feature]) -> Plan<i64> {
     resolve(&nodes, &edges)
 }
 
-fn time(ms: i64) -> String {
-    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    flow_core::time::rfc3339_millis(at)
-}
-
 fn opt_time(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |ms| Value::String(time(ms)))
+    ms.map_or(Value::Null, |ms| Value::String(rfc3339_from_ms(ms)))
 }
 
 /// Renders features against one resolved plan and one dependents map.
@@ -74,8 +69,8 @@ impl<'a> FeatureView<'a> {
             "leaseExpiresAt": opt_time(f.lease_expires_at),
             "attempts": f.attempts,
             "version": f.version,
-            "createdAt": time(f.created_at),
-            "updatedAt": time(f.updated_at),
+            "createdAt": rfc3339_from_ms(f.created_at),
+            "updatedAt": rfc3339_from_ms(f.updated_at),
             "startedAt": opt_time(f.started_at),
             "completedAt": opt_time(f.completed_at),
             "passes": f.status == FeatureStatus::Done,

@@ -387,7 +387,11 @@ async fn concurrent_claims_never_share_a_feature() {
 
 #[tokio::test]
 async fn an_expired_lease_is_claimable_and_the_old_token_is_lost() {
-    let server = start().await;
+    let tree = ClaudeTree::new();
+    let mut cfg = config(&tree);
+    let clock = flow_core::time::ManualClock::starting_now();
+    cfg.clock = clock.clock();
+    let server = TestServer::start_with(tree, cfg).await;
     create(&server, json!({"name":"only"})).await;
     let (_, first) = send(
         &server,
@@ -405,8 +409,17 @@ async fn an_expired_lease_is_claimable_and_the_old_token_is_lost() {
     )
     .await;
     assert_eq!(none["reason"], "all_claimed");
-    // The lease is a wall-clock deadline: let it pass.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The lease is a deadline on the server's clock: move the clock past it.
+    clock.advance(std::time::Duration::from_millis(999));
+    let (_, still) = send(
+        &server,
+        reqwest::Method::POST,
+        "/api/features/claim",
+        Some(json!({"agent":"b"})),
+    )
+    .await;
+    assert_eq!(still["reason"], "all_claimed", "1 ms before the deadline");
+    clock.advance(std::time::Duration::from_millis(1));
     let (_, second) = send(
         &server,
         reqwest::Method::POST,
