@@ -105,7 +105,7 @@ fn embedded(rel: &Path) -> Option<Asset> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Some(Asset {
-        mime: file.metadata.mimetype().to_owned(),
+        mime: content_type(rel),
         etag: format!("\"{hash}\""),
         bytes: file.data,
     })
@@ -124,31 +124,41 @@ async fn from_dir(dir: &Path, rel: &Path) -> Option<Asset> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
     Some(Asset {
-        mime: mime_for(rel).to_owned(),
+        mime: content_type(rel),
         etag: format!("\"{:x}-{modified:x}\"", bytes.len()),
         bytes: bytes.into(),
     })
 }
 
-fn mime_for(rel: &Path) -> &'static str {
-    match rel.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "wav" => "audio/wav",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
+/// The `Content-Type` for a file name; text is declared UTF-8 (the only encoding a web UI
+/// should need), anything unknown is opaque bytes.
+fn content_type(rel: &Path) -> String {
+    let mime = mime_guess::from_path(rel).first_or_octet_stream();
+    let is_text = mime.type_() == mime_guess::mime::TEXT
+        || mime.subtype() == mime_guess::mime::JAVASCRIPT
+        || mime.subtype() == mime_guess::mime::JSON;
+    if is_text && mime.get_param(mime_guess::mime::CHARSET).is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_utf8_and_the_unknown_is_opaque() {
+        let of = |name: &str| content_type(Path::new(name));
+        assert_eq!(of("index.html"), "text/html; charset=utf-8");
+        assert_eq!(of("app.js"), "text/javascript; charset=utf-8");
+        assert_eq!(of("style.css"), "text/css; charset=utf-8");
+        assert_eq!(of("data.json"), "application/json; charset=utf-8");
+        assert_eq!(of("shot.png"), "image/png");
+        assert_eq!(of("icon.svg"), "image/svg+xml");
+        assert_eq!(of("blob.weird"), "application/octet-stream");
+    }
 
     #[test]
     fn paths_map_to_files_or_nothing() {

@@ -5,6 +5,7 @@
 
 mod assets;
 mod cache;
+mod debounce;
 mod error;
 mod events;
 mod extract;

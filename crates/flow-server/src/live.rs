@@ -16,16 +16,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::debounce::Debounce;
 use crate::events::event_for;
 use crate::hub::Hub;
 use crate::watcher::{Notice, Watches};
 
-/// Quiet time after the last notice before a batch is applied, while a write may be under way.
-const DEBOUNCE: Duration = Duration::from_millis(30);
-/// Quiet time after a notice that says the write is complete.
-const SETTLE: Duration = Duration::from_millis(4);
-/// A steady stream of writes is still applied at least this often.
-const MAX_DELAY: Duration = Duration::from_millis(150);
 /// How often the stat-only reconciliation runs.
 const RECONCILE: Duration = Duration::from_secs(15);
 
@@ -76,15 +71,12 @@ impl IndexTask {
         } = watching;
         // Without a watcher the channel is closed at once; reconciliation still runs.
         let mut rx_open = watches.is_some();
-        // In arrival order, so events leave in the order files changed; `apply` drops repeats.
-        let mut pending: Vec<Change> = Vec::new();
-        let mut first_at = Instant::now();
-        let mut last_at = Instant::now();
-        let mut quiet = DEBOUNCE;
+        let layout = self.read().layout().clone();
+        let mut pending = Debounce::default();
         let mut reconcile = tokio::time::interval(RECONCILE);
         reconcile.tick().await;
         loop {
-            let deadline = (last_at + quiet).min(first_at + MAX_DELAY);
+            let deadline = pending.deadline();
             tokio::select! {
                 () = self.shutdown.cancelled() => break,
                 notice = rx.recv(), if rx_open => {
@@ -95,24 +87,16 @@ impl IndexTask {
                     if overflowed.swap(false, Ordering::AcqRel) {
                         notice = Notice::Rescan;
                     }
-                    if pending.is_empty() {
-                        first_at = Instant::now();
-                    }
-                    last_at = Instant::now();
-                    let layout = self.read().layout().clone();
+                    let now = Instant::now();
                     match notice {
-                        Notice::Rescan => {
-                            quiet = DEBOUNCE;
-                            pending.push(Change::AllRoots);
-                        }
+                        Notice::Rescan => pending.push(now, [Change::AllRoots], false),
                         Notice::Paths { paths, settled } => {
-                            quiet = if settled { SETTLE } else { DEBOUNCE };
-                            pending.extend(paths.iter().filter_map(|p| layout.classify(p)));
+                            pending.push(now, paths.iter().filter_map(|p| layout.classify(p)), settled);
                         }
                     }
                 }
-                () = tokio::time::sleep_until(deadline), if !pending.is_empty() => {
-                    let mut batch = std::mem::take(&mut pending);
+                () = sleep_until_some(deadline), if deadline.is_some() => {
+                    let mut batch = pending.take();
                     let roots_changed = batch.iter().any(|c| {
                         matches!(c, Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot)
                     });
@@ -172,5 +156,13 @@ pub(crate) fn apply_and_publish(index: &RwLock<Index>, hub: &Hub, batch: Vec<Cha
     for delta in &deltas {
         let (event, session) = event_for(&index, delta);
         hub.publish(&event, session.as_deref());
+    }
+}
+
+/// Sleeps until `deadline`; forever when there is none (the `select!` arm is disabled then).
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

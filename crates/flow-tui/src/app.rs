@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde_json::Value;
 
-use crate::model::{Column, Session, Task, contains_folded};
+use flow_client::model::{Column, Session, Task, contains_folded};
 
 /// Work for the network side.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,10 @@
 //! Flow's terminal clients. [`run`] is the board (`flow tui`): sessions, the three columns of
 //! the selected one, task detail and the live in-progress feed, kept current over `/api/ws`.
-//! [`client`] is the API client it shares with the agent commands (`flow sessions`,
-//! `flow claim`, …). Like a browser, this crate knows only the HTTP contract, never the
-//! server's internals.
+//! It talks to the server through `flow-client`, which the agent commands (`flow sessions`,
+//! `flow claim`, …) share. Like a browser, it knows only the HTTP contract, never the server's
+//! internals.
 
 mod app;
-pub mod client;
-pub mod model;
 mod net;
 mod ui;
 
@@ -22,7 +20,7 @@ use ratatui::crossterm::{cursor, execute, terminal};
 use tokio::sync::mpsc;
 
 use crate::app::{App, Msg};
-pub use crate::client::Client;
+pub use flow_client::Client;
 
 /// Runs the board until the user quits. The terminal is restored on every way out,
 /// including a panic (ratatui's hook).

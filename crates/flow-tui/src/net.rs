@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::{Msg, Request};
-use crate::client::{Client, ClientError, next_event};
+use flow_client::{Client, ClientError, next_event};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LAST_RETRY: Duration = Duration::from_secs(2);

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, List, ListItem, ListState, Para
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::{App, Conn, Focus, Mode};
-use crate::model::{Column, Task};
+use flow_client::model::{Column, Task};
 
 const ACCENT: Color = Color::Cyan;
 

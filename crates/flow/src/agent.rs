@@ -1,14 +1,13 @@
 //! The client commands (`flow tui`, `flow watch`, `flow sessions`, `flow claim`, …): each asks
-//! a running server through [`flow_tui::Client`] and prints a table, or the server's JSON with
+//! a running server through [`flow_client::Client`] and prints a table, or the server's JSON with
 //! `--json`. The exit code says what happened, so scripts and agents can branch on it.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use flow_tui::Client;
-use flow_tui::client::{ClientError, decode_body, encode, next_event};
-use flow_tui::model::{Column, Session, Task};
+use flow_client::model::{Column, Session, Task};
+use flow_client::{Client, ClientError, decode_body, encode, next_event};
 use serde_json::{Map, Value, json};
 use unicode_width::UnicodeWidthStr;
 

@@ -10,7 +10,7 @@ async fn embedded_ui_is_served_with_etag_csp_and_compression() {
     let res = server.get("/").await;
     assert_eq!(res.status(), 200);
     let h = res.headers().clone();
-    assert_eq!(h[header::CONTENT_TYPE], "text/html");
+    assert_eq!(h[header::CONTENT_TYPE], "text/html; charset=utf-8");
     assert!(
         h[header::CONTENT_SECURITY_POLICY]
             .to_str()

@@ -145,7 +145,7 @@ impl Server {
 
     /// POSTs JSON to the API, through the same client the commands use.
     pub(crate) fn post(&self, path: &str, body: Value) -> Value {
-        let client = flow_tui::Client::new(&self.url, None).unwrap();
+        let client = flow_client::Client::new(&self.url, None).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -272,18 +273,18 @@ fn api_error(status: StatusCode, bytes: &[u8]) -> ClientError {
     }
 }
 
-/// Percent-encodes one path segment or query value, so an id can never add a path segment.
+/// Percent-encodes one path segment (an id) for a URL: everything but unreserved characters,
+/// so an id can never add a path segment or a query.
 pub fn encode(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(raw, PATH_SEGMENT).to_string()
 }
+
+/// RFC 3986 unreserved characters stay as they are; everything else is encoded.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 #[cfg(test)]
 mod tests {
