@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -33,18 +33,27 @@ pub(crate) fn flow() -> Command {
     cmd
 }
 
-/// Waits for the child to exit, up to `limit`; returns its exit status if it did.
+/// Waits for the child to exit, up to `limit`; returns its exit status if it did. On a timeout
+/// the child is killed (so a hung process never outlives its test) and the answer is `None`.
 pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
+    let pid = child.id();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = scope.spawn(move || {
+            let status = child.wait().expect("wait");
+            let _ = tx.send(());
+            status
+        });
+        let exited = rx.recv_timeout(limit).is_ok();
+        if !exited {
+            // Ends the blocked `wait` above; the status it then reports is our kill, not an exit.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        let status = waiter.join().expect("waiter");
+        exited.then_some(status)
+    })
 }
 
 /// Spawns `cmd` (a server) and returns it with its address, read from the "listening" line.
