@@ -1,0 +1,43 @@
+// The address bar: `#/session/<id>`, `#/session/<id>/task/<id>`, `#/all`, `#/features`,
+// `#/features/graph`. The hash follows the state (replaced, not pushed: a live board is one
+// page, not a history of clicks), and a hash typed or linked to is parsed into a route the
+// store applies (store.js, route).
+
+function decode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** A hash as a route for the store, or null for none (the board stays as it is). */
+export function parseHash(hash) {
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decode);
+  if (parts[0] === 'features') return { page: 'features', mode: parts[1] === 'graph' ? 'graph' : 'columns' };
+  if (parts[0] === 'all') return { page: 'tasks', selected: '*' };
+  if (parts[0] === 'session' && parts[1]) {
+    return { page: 'tasks', selected: parts[1], task: parts[2] === 'task' && parts[3] ? parts[3] : null };
+  }
+  return null;
+}
+
+export function formatHash(state) {
+  let hash = '';
+  if (state.page === 'features') hash = state.featuresMode === 'graph' ? '#/features/graph' : '#/features';
+  else if (state.selected === '*') hash = '#/all';
+  else if (state.selected) hash = `#/session/${encodeURIComponent(state.selected)}`;
+  if (state.openTask && state.page === 'tasks' && state.selected && state.selected !== '*') {
+    hash += `/task/${encodeURIComponent(state.openTask.taskId)}`;
+  }
+  return hash;
+}
+
+export function syncHash(state) {
+  const hash = formatHash(state);
+  if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
+}
+
+export function onRoute(go) {
+  window.addEventListener('hashchange', () => go(parseHash(location.hash)));
+}

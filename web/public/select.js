@@ -1,0 +1,156 @@
+// What the board shows, derived from the store's state (store.js). Pure functions of the state
+// (and of `now` where time matters), so the views, the keyboard and the unit tests agree on
+// which cards exist and in what order. Results that cost a walk over every task are cached per
+// state object: a state is never mutated, so one frame's views share one computation.
+
+export const STATUSES = ['pending', 'in_progress', 'completed'];
+const STALE_MS = 7 * 24 * 3600 * 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `limit` as a number of sessions ('all' is every one; none yet is zero). */
+export const limitSize = (limit) => (limit === 'all' ? Infinity : Number(limit) || 0);
+
+function perState(fn) {
+  const cache = new WeakMap();
+  return (state) => {
+    if (!cache.has(state)) cache.set(state, fn(state));
+    return cache.get(state);
+  };
+}
+
+/** Title, else slug, else the id: a UUID by its first 8 characters, anything else whole
+ * (`session-1a2b3c4d` folders all start alike, so their prefix tells nothing apart). */
+export function sessionName(s) {
+  return s.name ?? s.slug ?? (UUID.test(s.id) ? s.id.slice(0, 8) : s.id);
+}
+
+export function statusOf(task) {
+  return STATUSES.includes(task.status) ? task.status : 'pending';
+}
+
+/** A task's id list as strings; a malformed field (not an array) is no list at all. */
+export function ids(list) {
+  return Array.isArray(list) ? list.map(String) : [];
+}
+
+export function compareIds(a, b) {
+  const [x, y] = [Number(a), Number(b)];
+  if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  if (Number.isFinite(x)) return -1;
+  if (Number.isFinite(y)) return 1;
+  return String(a).localeCompare(String(b));
+}
+
+const byModified = (a, b) => Date.parse(b.modifiedAt) - Date.parse(a.modifiedAt) || a.id.localeCompare(b.id);
+
+/** Agent bookkeeping (`metadata._internal`) is never shown or counted. */
+export function visibleTasks(state, sid) {
+  const tasks = [...(state.tasks.get(sid)?.values() ?? [])];
+  return tasks.filter((t) => t.metadata?._internal !== true);
+}
+
+/** Open blockers: an unknown blocker id counts as blocking (contract §1). */
+export function openBlockers(state, sid, task) {
+  const tasks = state.tasks.get(sid);
+  return ids(task.blockedBy).filter((id) => tasks?.get(id)?.status !== 'completed');
+}
+
+export function dependentsOf(state, sid, taskId) {
+  return visibleTasks(state, sid).filter((t) => ids(t.blockedBy).includes(String(taskId)));
+}
+
+export function isStale(s, now) {
+  return s.inProgress === 0 && now - Date.parse(s.modifiedAt) > STALE_MS;
+}
+
+function taskMatches(t, q) {
+  return [t.subject, t.description, t.activeForm, t.owner, `#${t.id}`]
+    .some((v) => v && String(v).toLowerCase().includes(q));
+}
+
+/** By its own fields, or by the text of its tasks when they are loaded (a search asks for every
+ * task, so an unloaded session only waits for that answer). */
+function matchesSearch(state, s, q) {
+  if (!q) return true;
+  const hay = [s.id, s.name, s.slug, s.project, s.description, s.gitBranch];
+  if (hay.some((v) => v && String(v).toLowerCase().includes(q))) return true;
+  return visibleTasks(state, s.id).some((t) => taskMatches(t, q));
+}
+
+export const query = (state) => state.search.trim().toLowerCase();
+
+/** Sessions that pass the sidebar's filters, newest first. */
+export const filteredSessions = perState((state) => {
+  const q = query(state);
+  return [...state.sessions.values()]
+    .filter((s) => !state.project || s.project === state.project)
+    .filter((s) => !state.activeOnly || s.inProgress > 0)
+    .filter((s) => matchesSearch(state, s, q))
+    .sort(byModified);
+});
+
+/** The sidebar's two lists: the page's fresh sessions, and the stale ones under "Archived". */
+export function sidebarSessions(state, now) {
+  const sessions = filteredSessions(state);
+  const fresh = sessions.filter((s) => !isStale(s, now)).slice(0, limitSize(state.limit));
+  return { fresh, stale: sessions.filter((s) => isStale(s, now)) };
+}
+
+/** The newest `limit` sessions, unfiltered: the page the server was asked for. */
+export function pageSessions(state) {
+  return [...state.sessions.values()].sort(byModified).slice(0, limitSize(state.limit));
+}
+
+/** Sessions a full load reads the tasks of: the open one, and those with work in progress on
+ * the first page (the Live list shows their tasks). */
+export function preloadIds(sessions, limit, selected) {
+  const active = [...sessions].sort(byModified).slice(0, limitSize(limit)).filter((s) => s.inProgress > 0);
+  return [...new Set([selected, ...active.map((s) => s.id)].filter((id) => id && id !== '*'))];
+}
+
+export const projects = perState((state) =>
+  [...new Set([...state.sessions.values()].map((s) => s.project).filter(Boolean))].sort());
+
+/** The tasks the current view shows, as [sessionId, task] pairs, in column order. */
+export const currentCards = perState((state) => {
+  const q = query(state);
+  const all = state.selected === '*';
+  const sids = all ? filteredSessions(state).map((s) => s.id) : state.selected ? [state.selected] : [];
+  const pairs = [];
+  for (const sid of sids) {
+    for (const t of visibleTasks(state, sid)) if (!all || !q || taskMatches(t, q)) pairs.push([sid, t]);
+  }
+  const byId = (a, b) => compareIds(a[1].id, b[1].id);
+  return STATUSES.flatMap((status) => pairs.filter(([, t]) => statusOf(t) === status).sort(byId));
+});
+
+/** The keyboard cursor, kept inside the cards that exist now. */
+export function focusIndex(state) {
+  return Math.min(state.focusIndex, currentCards(state).length - 1);
+}
+
+/** In-progress tasks of every loaded session, newest session first. */
+export const liveTasks = perState((state) =>
+  [...state.sessions.values()].sort(byModified).flatMap((s) => visibleTasks(state, s.id)
+    .filter((t) => t.status === 'in_progress')
+    .sort((a, b) => compareIds(a.id, b.id))
+    .map((t) => [s, t])));
+
+export function openTaskData(state) {
+  const open = state.openTask;
+  return open ? state.tasks.get(open.sessionId)?.get(open.taskId) ?? null : null;
+}
+
+/** Why the main area shows a message instead of cards, or null when it shows cards. */
+export function emptyReason(state) {
+  const sel = state.selected;
+  if (state.sessions.size === 0) return 'no-sessions';
+  if (!sel) return 'pick';
+  if (sel === '*') return state.allLoaded ? null : 'loading';
+  if (state.missing.has(sel)) return 'not-found';
+  // A session beyond the loaded page is looked up in the whole list before it is called gone.
+  if (!state.sessions.has(sel)) return state.sessionsLimit === 'all' ? 'not-found' : 'loading';
+  if (!state.tasks.has(sel)) return 'loading';
+  if (visibleTasks(state, sel).length === 0) return 'no-tasks';
+  return null;
+}

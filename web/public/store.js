@@ -1,0 +1,382 @@
+// The board's state and every change to it. Pure: no DOM, no fetch, no timers, no clock. Each
+// transition takes a state and returns { state, effects } with a new state object (the old one
+// is never mutated, and a task or session that did not change keeps its identity, which is how
+// the views know what to leave alone). Effects are what the caller must do:
+//   { type: 'read', read }              fetch this (reads.js), begun at once with beginRead()
+//   { type: 'completed', task, session } a task just completed (the chime, if asked for)
+//
+// Stale reads. A read whose answer replaces state (the session page, one session's tasks, every
+// task, a full reload, the answer to a note or a delete) is begun with beginRead(), which notes
+// the id of the newest event applied so far (`since`). While any read is outstanding, each data
+// event applied (`update`, `theme`) is also kept in `log` with its id. When the answer comes,
+// applySnapshot() lays it down and then re-applies, in order, the logged events with an id above
+// that read's `since`: whatever a later event touched ends at the event's version, whatever it
+// did not keeps the answer's. Events carry whole tasks and session summaries, so re-applying one
+// is harmless. The log is trimmed to the oldest outstanding read and emptied when none is left.
+// `resync` means events were missed, so the log no longer covers the reads in flight: it voids
+// them (their answers are dropped) and asks for a full reload, which replaces everything.
+
+// Relative, unlike the views' imports: the unit tests load this module in Node as well.
+import { limitSize, pageSessions, currentCards, statusOf } from './select.js';
+
+/** A read that stays out this long (in events) is not trusted: the board reloads instead. */
+const LOG_MAX = 5000;
+
+export function initialState({ notify = false, limit = '20' } = {}) {
+  return {
+    sessions: new Map(), // id -> summary, as /api/sessions lists it
+    tasks: new Map(), // session id -> Map(task key -> task); present = that session is loaded
+    missing: new Set(), // sessions the server answered 404 for
+    sessionsLimit: null, // the map holds at least the newest N sessions ('all': every one)
+    allLoaded: false, // every session's tasks are loaded (/api/tasks/all)
+    want: new Set(), // sessions whose tasks must be read (again)
+    sessionsStale: false, // names or projects changed: read the session page again
+    reload: true, // a full read is due (first load, resync)
+    failed: new Set(), // read keys that failed: not retried until the stream reconnects
+    lastEventId: 0,
+    readSeq: 0,
+    reads: new Map(), // seq -> token, outstanding reads
+    log: [], // [{ id, event }] applied while reads are outstanding
+    ready: false, // the first full read is in
+    theme: 'system',
+    health: null,
+    error: null,
+    detailError: null,
+    page: 'tasks', // or 'features'
+    featuresMode: 'columns', // or 'graph'
+    selected: null, // session id, '*' for all tasks, or null
+    openTask: null, // { sessionId, taskId } (taskId is the task's key)
+    focusIndex: -1,
+    view: 'board', // or 'timeline'
+    search: '',
+    project: '',
+    activeOnly: false,
+    limit,
+    notify,
+  };
+}
+
+// ----- small immutable helpers -------------------------------------------------------------
+
+const withKey = (map, key, value) => new Map(map).set(key, value);
+const withoutKey = (map, key) => { const m = new Map(map); m.delete(key); return m; };
+const withItem = (set, item) => (set.has(item) ? set : new Set(set).add(item));
+const withoutItem = (set, item) => { if (!set.has(item)) return set; const s = new Set(set); s.delete(item); return s; };
+const fileStem = (file) => (typeof file === 'string' ? file.replace(/\.json$/, '') : null);
+
+/** How a task is keyed: its own id, else its file's name (`7.json` → `7`), as the API's paths
+ * know it; a read does not name files, so an id-less task from one gets a stand-in key. */
+function keyed(task, fallback) {
+  const key = task.id ?? fallback;
+  return [String(key), task.id == null ? { ...task, id: key } : task];
+}
+
+function readKey(read) {
+  if (read.kind === 'session') return `session:${read.sid}`;
+  return read.kind;
+}
+
+/** Every transition ends here: the reads the new state wants join the effects. */
+function done(state, effects = []) {
+  return { state, effects: [...effects, ...wantedReads(state).map((read) => ({ type: 'read', read }))] };
+}
+
+// ----- reads -------------------------------------------------------------------------------
+
+export const needsAll = (s) => (s.page === 'tasks' && s.selected === '*') || s.search.trim() !== '';
+
+/** The reads this state calls for that are not already in flight. */
+export function wantedReads(state) {
+  const inFlight = new Set([...state.reads.values()].map((t) => readKey(t.read)));
+  const free = (read) => !inFlight.has(readKey(read)) && !state.failed.has(readKey(read));
+  const selected = state.page === 'tasks' && state.selected !== '*' ? state.selected : null;
+  if (state.reload || inFlight.has('full')) {
+    const read = { kind: 'full', limit: state.limit, all: needsAll(state), selected, health: !state.health };
+    return state.reload && free(read) ? [read] : [];
+  }
+  const out = [];
+  // Every task (and every session with it) answers all the reads below.
+  if (needsAll(state) && !state.allLoaded) {
+    if (free({ kind: 'all' })) out.push({ kind: 'all' });
+    return out;
+  }
+  if (inFlight.has('all')) return out;
+  const wider = limitSize(state.limit) > limitSize(state.sessionsLimit);
+  if ((state.sessionsStale || wider) && free({ kind: 'sessions' })) {
+    out.push({ kind: 'sessions', limit: needsAll(state) ? 'all' : state.limit });
+  }
+  const sids = new Set(state.want);
+  if (selected && !state.tasks.has(selected) && !state.missing.has(selected)) sids.add(selected);
+  for (const s of pageSessions(state)) if (s.inProgress > 0 && !state.tasks.has(s.id)) sids.add(s.id);
+  for (const sid of sids) {
+    const read = { kind: 'session', sid, known: state.sessions.has(sid) || state.sessionsLimit === 'all' };
+    if (free(read)) out.push(read);
+  }
+  return out;
+}
+
+/** Starts a read: returns the token its answer (applySnapshot) or failure (failRead) carries. */
+export function beginRead(state, read) {
+  const token = { seq: state.readSeq + 1, since: state.lastEventId, read };
+  const next = { ...state, readSeq: token.seq, reads: withKey(state.reads, token.seq, token) };
+  if (read.kind === 'full') next.reload = false;
+  if (['full', 'all', 'sessions'].includes(read.kind)) next.sessionsStale = false;
+  if (read.kind === 'session') next.want = withoutItem(next.want, read.sid);
+  return { state: next, token };
+}
+
+/**
+ * Lays down a read's answer, then re-applies the events that came after the read was sent.
+ * `snapshot.read` is beginRead's token (without one the answer is taken as current). Fields:
+ * `replace` (drop everything first: a full reload), `sessions` + `limit` (the list asked for
+ * with that limit), `allTasks` (/api/tasks/all), `tasks` (Map session id -> its task list, or
+ * null for 404), `task` ({ sessionId, key, task }: a note's answer), `removed` ({ sessionId,
+ * key }: a delete's answer), `theme`, `health`.
+ */
+export function applySnapshot(state, snapshot) {
+  const token = snapshot.read ?? null;
+  if (token && !state.reads.has(token.seq)) return done(state); // voided by a resync
+  let next = token ? { ...state, reads: withoutKey(state.reads, token.seq) } : state;
+  next = lay(next, snapshot);
+  if (token) {
+    for (const { id, event } of state.log) if (id > token.since) next = reapply(next, event);
+  }
+  const full = snapshot.replace || token?.read.kind === 'full';
+  return done(trimLog({ ...next, ready: next.ready || Boolean(full), error: token?.read.kind === 'write' ? next.error : null }));
+}
+
+/** A read failed: it is not asked again until the stream reconnects (or the user asks). */
+export function failRead(state, token, message) {
+  if (!state.reads.has(token.seq)) return done(state);
+  let next = { ...state, reads: withoutKey(state.reads, token.seq) };
+  if (token.read.kind !== 'write') {
+    next = { ...next, failed: withItem(next.failed, readKey(token.read)), error: message };
+  }
+  if (token.read.kind === 'full') next = { ...next, reload: true, ready: true };
+  return done(trimLog(next));
+}
+
+function trimLog(state) {
+  if (!state.reads.size) return state.log.length ? { ...state, log: [] } : state;
+  const oldest = Math.min(...[...state.reads.values()].map((t) => t.since));
+  const log = state.log.filter((e) => e.id > oldest);
+  return log.length === state.log.length ? state : { ...state, log };
+}
+
+function lay(state, snap) {
+  let next = state;
+  if (snap.replace) {
+    next = { ...next, sessions: new Map(), tasks: new Map(), missing: new Set(), want: new Set(), allLoaded: false, sessionsLimit: null };
+  }
+  if (snap.theme) next = { ...next, theme: snap.theme };
+  if (snap.health) next = { ...next, health: snap.health };
+  if (snap.sessions) next = laySessions(next, snap.sessions, snap.limit ?? 'all');
+  if (snap.allTasks) next = layAllTasks(next, snap.allTasks);
+  for (const [sid, list] of snap.tasks ?? []) next = list ? layTasks(next, sid, list) : layMissing(next, sid);
+  if (snap.task && next.tasks.has(snap.task.sessionId)) {
+    const [key, task] = keyed(snap.task.task, snap.task.key);
+    next = putTask(next, snap.task.sessionId, key, task);
+  }
+  if (snap.removed && next.tasks.has(snap.removed.sessionId)) {
+    const { sessionId, key } = snap.removed;
+    next = { ...next, tasks: withKey(next.tasks, sessionId, withoutKey(next.tasks.get(sessionId), key)) };
+  }
+  return next;
+}
+
+/** A complete list (limit `all`, or shorter than the limit) replaces the sessions; a full page
+ * only updates those it lists, since it says nothing about the ones beyond it. */
+function laySessions(state, list, limit) {
+  const complete = limit === 'all' || list.length < limitSize(limit);
+  const sessions = complete ? new Map() : new Map(state.sessions);
+  for (const s of list) sessions.set(s.id, s);
+  const tasks = complete ? new Map([...state.tasks].filter(([sid]) => sessions.has(sid))) : state.tasks;
+  const sessionsLimit = complete || limitSize(state.sessionsLimit) === Infinity ? 'all'
+    : limitSize(limit) > limitSize(state.sessionsLimit) ? limit : state.sessionsLimit;
+  return { ...state, sessions, tasks, sessionsLimit };
+}
+
+function layAllTasks(state, list) {
+  const tasks = new Map([...state.sessions.keys()].map((sid) => [sid, new Map()]));
+  list.forEach((t, i) => {
+    const { sessionId, sessionName, project, ...rest } = t;
+    if (!tasks.has(sessionId)) tasks.set(sessionId, new Map());
+    const [key, task] = keyed(rest, `?${i}`);
+    tasks.get(sessionId).set(key, task);
+  });
+  return { ...state, tasks, allLoaded: true, want: new Set(), missing: new Set() };
+}
+
+function layTasks(state, sid, list) {
+  const map = new Map(list.map((t, i) => keyed(t, `?${i}`)));
+  return { ...state, tasks: withKey(state.tasks, sid, map), want: withoutItem(state.want, sid), missing: withoutItem(state.missing, sid) };
+}
+
+function layMissing(state, sid) {
+  return { ...state, sessions: withoutKey(state.sessions, sid), tasks: withoutKey(state.tasks, sid), want: withoutItem(state.want, sid), missing: withItem(state.missing, sid) };
+}
+
+// ----- live events -------------------------------------------------------------------------
+
+/** One live event (contract §4); `id` is its SSE id (EventSource's `lastEventId`). */
+export function applyEvent(state, event, id) {
+  const effects = [];
+  const hasId = Number.isFinite(id);
+  let next = hasId ? { ...state, lastEventId: id } : state;
+  switch (event?.type) {
+    case 'connected':
+      // A new connection is the moment to try failed reads again.
+      if (next.failed.size) next = { ...next, failed: new Set() };
+      break;
+    case 'resync':
+      next = resync(next);
+      break;
+    case 'metadata-update':
+      next = { ...next, sessionsStale: true };
+      break;
+    case 'theme':
+      next = record(setThemeData(next, event.theme), event, hasId ? id : Infinity);
+      break;
+    case 'update':
+      next = record(update(next, event, effects, false), event, hasId ? id : Infinity);
+      break;
+    default:
+  }
+  return done(next, effects);
+}
+
+function resync(state) {
+  return { ...state, reads: new Map(), log: [], reload: true, failed: new Set() };
+}
+
+function record(state, event, id) {
+  if (!state.reads.size) return state;
+  if (state.log.length >= LOG_MAX) return resync(state);
+  return { ...state, log: [...state.log, { id, event }] };
+}
+
+function reapply(state, event) {
+  if (event.type === 'theme') return setThemeData(state, event.theme);
+  return update(state, event, [], true);
+}
+
+function setThemeData(state, theme) {
+  return typeof theme === 'string' ? { ...state, theme } : state;
+}
+
+function putSession(state, sid, summary) {
+  return { ...state, sessions: withKey(state.sessions, sid, { ...summary, id: summary.id ?? sid }) };
+}
+
+function putTask(state, sid, key, task) {
+  return { ...state, tasks: withKey(state.tasks, sid, withKey(state.tasks.get(sid), key, task)) };
+}
+
+/** An `update` event. `replay`: laid again over an answer, where the page's own choices
+ * (selection, open task) and the chime were settled the first time. */
+function update(state, event, effects, replay) {
+  const sid = event.sessionId;
+  if (typeof sid !== 'string') return state;
+  if (event.event === 'unlinkDir') return dropSession(state, sid, replay);
+  let next = { ...state, missing: withoutItem(state.missing, sid) };
+  if (event.session && typeof event.session === 'object') next = putSession(next, sid, event.session);
+  // A new folder has no tasks yet; its files' `add` events follow.
+  if (event.event === 'addDir') return next.tasks.has(sid) ? next : { ...next, tasks: withKey(next.tasks, sid, new Map()) };
+  const tasks = next.tasks.get(sid);
+  const stem = fileStem(event.file);
+  if (!stem) return next;
+  if (event.event === 'unlink') {
+    if (!tasks) return next;
+    next = { ...next, tasks: withKey(next.tasks, sid, withoutKey(tasks, stem)) };
+    const open = next.openTask;
+    if (!replay && open?.sessionId === sid && open.taskId === stem) next = { ...next, openTask: null };
+    return next;
+  }
+  // A session whose tasks this page never read, or a file unreadable right now (being
+  // written): read that session, and only it.
+  if (!tasks || !event.task || typeof event.task !== 'object') return { ...next, want: withItem(next.want, sid) };
+  const [key, task] = keyed(event.task, stem);
+  const before = tasks.get(key);
+  if (!replay && next.notify && before && statusOf(before) !== 'completed' && task.status === 'completed') {
+    effects.push({ type: 'completed', task, session: next.sessions.get(sid) ?? null });
+  }
+  return putTask(next, sid, key, task);
+}
+
+function dropSession(state, sid, replay) {
+  let next = { ...state, sessions: withoutKey(state.sessions, sid), tasks: withoutKey(state.tasks, sid), want: withoutItem(state.want, sid) };
+  if (!replay && next.selected === sid) next = { ...next, selected: null };
+  if (!replay && next.openTask?.sessionId === sid) next = { ...next, openTask: null };
+  return next;
+}
+
+// ----- what the user does ------------------------------------------------------------------
+
+export function selectSession(state, id) {
+  const keepOpen = state.openTask && (id === '*' || state.openTask.sessionId === id);
+  return done({
+    ...state,
+    page: 'tasks',
+    selected: id,
+    focusIndex: -1,
+    openTask: keepOpen ? state.openTask : null,
+    error: null,
+    failed: withoutItem(state.failed, `session:${id}`),
+  });
+}
+
+export function openTask(state, sid, taskId) {
+  let next = {
+    ...state,
+    page: 'tasks',
+    selected: state.selected === '*' ? '*' : sid,
+    openTask: { sessionId: sid, taskId: String(taskId) },
+    detailError: null,
+  };
+  if (next.selected !== state.selected) next.focusIndex = -1;
+  const index = currentCards(next).findIndex(([s, t]) => s === sid && String(t.id) === String(taskId));
+  if (index >= 0) next = { ...next, focusIndex: index };
+  return done(next);
+}
+
+export function closeTask(state) {
+  return done({ ...state, openTask: null });
+}
+
+/** The focused card opens. */
+export function openFocused(state) {
+  const card = currentCards(state)[Math.min(state.focusIndex, currentCards(state).length - 1)];
+  return card ? openTask(state, card[0], card[1].id) : done(state);
+}
+
+export function moveFocus(state, delta) {
+  const count = currentCards(state).length;
+  if (!count) return done(state);
+  const from = Math.min(state.focusIndex, count - 1);
+  return done({ ...state, focusIndex: Math.min(Math.max(from + delta, 0), count - 1) });
+}
+
+export function showFeatures(state, mode = state.featuresMode) {
+  return done({ ...state, page: 'features', featuresMode: mode, error: null });
+}
+
+/** A parsed location (router.js): null leaves everything as it is. */
+export function route(state, where) {
+  if (!where) return done(state);
+  if (where.page === 'features') return showFeatures(state, where.mode);
+  if (where.selected === '*') return selectSession(state, '*');
+  const next = selectSession(state, where.selected).state;
+  return where.task ? openTask(next, where.selected, where.task) : closeTask(next);
+}
+
+const setter = (field) => (state, value) => done(state[field] === value ? state : { ...state, [field]: value });
+export const setFeaturesMode = setter('featuresMode');
+export const setSearch = setter('search');
+export const setProject = setter('project');
+export const setActiveOnly = setter('activeOnly');
+export const setLimit = setter('limit');
+export const setView = setter('view');
+export const setTheme = setter('theme');
+export const setNotify = setter('notify');
+export const setError = setter('error');
+export const setDetailError = setter('detailError');

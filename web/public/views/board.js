@@ -1,0 +1,102 @@
+// The main area: the three status columns of cards, or the timeline, or a message saying why
+// there is nothing to show; on the Features page, the Features view (features.js) instead.
+
+import { el } from '/common.js';
+import { reconcile, setAttr, setText } from '/views/keyed.js';
+import { createTimeline } from '/views/timeline.js';
+import { STATUSES, currentCards, emptyReason, focusIndex, ids, openBlockers, sessionName, statusOf } from '/select.js';
+
+const $ = (id) => document.getElementById(id);
+
+const MESSAGES = {
+  'no-sessions': (state) => [
+    el('h3', {}, 'No task lists yet'),
+    el('p', {}, 'Flow shows the task lists Claude Code writes to ', el('code', {}, state.health?.tasksDir ?? '~/.claude/tasks'), '.'),
+    el('p', {}, 'Ask Claude Code to plan its work as a task list (for example "make a task list for this and work through it"), and the board fills in live as the agent writes.'),
+  ],
+  pick: () => [el('h3', {}, 'Pick a session'), el('p', {}, 'Choose a session on the left, or "All tasks" to see every task at once.')],
+  'not-found': () => [el('h3', {}, 'Session not found'), el('p', {}, 'It may have been closed or removed.')],
+  'no-tasks': () => [el('h3', {}, 'No tasks in this session'),
+    el('p', {}, 'Its task list is empty: the agent has not written tasks yet, or the list was closed.')],
+  loading: () => [el('h3', {}, 'Loading…')],
+};
+
+export function createBoard({ open, features }) {
+  const timeline = createTimeline({ open });
+  let shown = null; // the message on screen, so it is not rebuilt every frame
+
+  function card(sid, t, blockers, session) {
+    const blockedBy = ids(t.blockedBy);
+    return el('li', {
+      class: 'card',
+      dataset: { taskId: t.id, sessionId: sid },
+      tabindex: '-1',
+      onclick: () => open(sid, String(t.id)),
+    },
+    el('div', { class: 'top' }, el('span', { class: 'task-id' }, `#${t.id}`),
+      t.owner ? el('span', { class: 'owner' }, t.owner) : null,
+      blockers.length && statusOf(t) !== 'completed' ? el('span', { class: 'badge blocked' }, 'blocked') : null),
+    el('p', { class: 'subject' }, t.subject ?? '(no subject)'),
+    statusOf(t) === 'in_progress' && t.activeForm ? el('p', { class: 'active-form' }, t.activeForm) : null,
+    session ? el('div', { class: 'session-name' }, session) : null,
+    blockedBy.length ? el('div', { class: 'chips' }, blockedBy.map((id) => el('button', {
+      type: 'button',
+      class: `chip${blockers.includes(id) ? ' open' : ''}`,
+      title: `Blocked by #${id}`,
+      onclick: (e) => { e.stopPropagation(); open(sid, id); },
+    }, `needs #${id}`))) : null);
+  }
+
+  function columns(state, cards) {
+    const focus = focusIndex(state);
+    const all = state.selected === '*';
+    const indexed = cards.map(([sid, t], i) => {
+      const blockers = openBlockers(state, sid, t);
+      const session = all && state.sessions.has(sid) ? sessionName(state.sessions.get(sid)) : null;
+      return { sid, t, i, blockers, blockerKey: blockers.join(' '), session };
+    });
+    for (const status of STATUSES) {
+      const column = document.querySelector(`.column[data-status="${status}"]`);
+      const items = indexed.filter(({ t }) => statusOf(t) === status);
+      setText(column.querySelector('.count'), String(items.length));
+      reconcile(column.querySelector('.cards'), items, {
+        key: ({ sid, t }) => `${sid}/${t.id}`,
+        inputs: ({ t, blockerKey, session }) => [t, blockerKey, session],
+        build: ({ sid, t, blockers, session }) => card(sid, t, blockers, session),
+        patch: (node, { sid, t, i }) => {
+          const isOpen = state.openTask?.sessionId === sid && state.openTask.taskId === String(t.id);
+          node.classList.toggle('focused', i === focus);
+          setAttr(node, 'aria-selected', isOpen ? 'true' : 'false');
+          if (node.dataset.index !== String(i)) node.dataset.index = String(i);
+        },
+      });
+    }
+  }
+
+  function message(state, reason) {
+    const key = `${reason}\n${state.health?.tasksDir ?? ''}`;
+    if (key === shown) return;
+    shown = key;
+    $('empty').replaceChildren(...(reason ? MESSAGES[reason](state) : []));
+  }
+
+  return {
+    render(state, now) {
+      if (state.page === 'features') {
+        for (const id of ['empty', 'board', 'timeline']) $(id).hidden = true;
+        features.show(state.featuresMode);
+        return;
+      }
+      features.hide();
+      const reason = emptyReason(state);
+      message(state, reason);
+      $('empty').hidden = !reason;
+      $('board').hidden = Boolean(reason) || state.view !== 'board';
+      $('timeline').hidden = Boolean(reason) || state.view !== 'timeline';
+      if (reason) return;
+      const cards = currentCards(state);
+      if (state.view === 'board') columns(state, cards);
+      else timeline.render($('timeline'), cards, now);
+    },
+  };
+}

@@ -1,0 +1,365 @@
+// The board's state (web/public/store.js) without a browser, a server or a network: live events,
+// read answers that race them, and the reads the state asks for.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as S from '../public/store.js';
+import { currentCards, dependentsOf, emptyReason, isStale, liveTasks, openBlockers, visibleTasks } from '../public/select.js';
+
+const A = 'aaaaaaaa-1111-4111-8111-111111111111';
+const B = 'bbbbbbbb-2222-4222-8222-222222222222';
+const C = 'cccccccc-3333-4333-8333-333333333333';
+
+function summary(id, extra = {}) {
+  return {
+    id, name: null, slug: null, project: null, description: null, gitBranch: null,
+    taskCount: 0, completed: 0, inProgress: 0, pending: 0, createdAt: null,
+    modifiedAt: '2026-11-24T13:00:00.000Z', ...extra,
+  };
+}
+
+function task(id, status, extra = {}) {
+  return {
+    id: String(id), subject: `Task ${id}`, status, blocks: [], blockedBy: [],
+    createdAt: '2026-11-24T12:00:00.000Z', updatedAt: '2026-11-24T12:30:00.000Z', ...extra,
+  };
+}
+
+const reads = (effects) => effects.filter((e) => e.type === 'read').map((e) => e.read);
+const status = (state, sid, id) => state.tasks.get(sid)?.get(String(id))?.status;
+const keys = (state, sid) => [...state.tasks.get(sid).keys()].sort();
+
+/** A board after its first full read: `tasks` maps a session id to its task list. */
+function board(sessions, tasks = {}, { limit = '20', at = 10, ...ui } = {}) {
+  let state = { ...S.initialState({ limit }), ...ui };
+  const begun = S.beginRead(state, reads(S.wantedReads(state).map((read) => ({ type: 'read', read })))[0]);
+  state = S.applySnapshot(begun.state, {
+    replace: true, sessions, limit, tasks: new Map(Object.entries(tasks)), theme: 'system', health: {}, read: begun.token,
+  }).state;
+  return S.applyEvent(state, { type: 'connected' }, at).state;
+}
+
+/** Applies `events` ([event, id] pairs) in turn. */
+function events(state, ...list) {
+  for (const [event, id] of list) state = S.applyEvent(state, event, id).state;
+  return state;
+}
+
+const change = (sid, t, session, kind = 'change') => ({ type: 'update', event: kind, sessionId: sid, file: `${t.id}.json`, task: t, session });
+const unlink = (sid, file, session) => ({ type: 'update', event: 'unlink', sessionId: sid, file, session });
+
+function begin(state, read) {
+  const { state: next, token } = S.beginRead(state, read);
+  return [next, token];
+}
+
+// ----- the first load ----------------------------------------------------------------------
+
+test('a new board asks for one full read, with the deep-linked session, and is ready once it is in', () => {
+  let state = S.initialState();
+  ({ state } = S.route(state, { page: 'tasks', selected: B, task: '2' }));
+  const wanted = S.wantedReads(state);
+  assert.deepEqual(wanted, [{ kind: 'full', limit: '20', all: false, selected: B, health: true }]);
+  const [begun, token] = begin(state, wanted[0]);
+  assert.deepEqual(S.wantedReads(begun), [], 'asked once');
+  assert.equal(begun.ready, false);
+  const { state: ready, effects } = S.applySnapshot(begun, {
+    replace: true, sessions: [summary(A), summary(B)], limit: '20', tasks: new Map([[B, [task(1, 'pending'), task(2, 'pending')]]]), read: token,
+  });
+  assert.equal(ready.ready, true);
+  assert.deepEqual(reads(effects), [], 'nothing more to read');
+  assert.deepEqual(keys(ready, B), ['1', '2']);
+  assert.equal(ready.tasks.has(A), false, 'other sessions are read when needed, not at start');
+  assert.deepEqual(ready.openTask, { sessionId: B, taskId: '2' });
+});
+
+test('sessions with work in progress on the first page are read for the Live list', () => {
+  const state = board([summary(A, { inProgress: 1 }), summary(B)]);
+  assert.deepEqual(S.wantedReads(state), [{ kind: 'session', sid: A, known: true }]);
+});
+
+// ----- stale reads -------------------------------------------------------------------------
+
+test('an answer sent before a live event does not undo it: changed, unlinked and added stay so', () => {
+  let state = board([summary(A, { taskCount: 3 })], { [A]: [task(1, 'pending'), task(2, 'pending'), task(3, 'pending')] });
+  let token;
+  [state, token] = begin(state, { kind: 'session', sid: A, known: true }); // sent at id 10
+  state = events(state,
+    [change(A, task(3, 'completed'), summary(A, { completed: 1, taskCount: 3 })), 11],
+    [unlink(A, '2.json', summary(A, { completed: 1, taskCount: 2 })), 12],
+    [change(A, task(4, 'pending', { subject: 'New' }), summary(A, { completed: 1, taskCount: 3 }), 'add'), 13]);
+  // The answer was read on the server before those events: 3 in progress, 2 still there, no 4.
+  const answer = [task(1, 'pending', { subject: 'Renamed' }), task(2, 'pending'), task(3, 'in_progress')];
+  state = S.applySnapshot(state, { tasks: new Map([[A, answer]]), read: token }).state;
+  assert.equal(status(state, A, 3), 'completed', 'the newer change stays');
+  assert.equal(state.tasks.get(A).has('2'), false, 'the newer unlink stays');
+  assert.equal(state.tasks.get(A).get('4')?.subject, 'New', 'the newer add stays');
+  assert.equal(state.tasks.get(A).get('1').subject, 'Renamed', 'what no event touched comes from the answer');
+  assert.deepEqual(state.log, [], 'no read outstanding: the log is emptied');
+});
+
+test('a session list sent before an event keeps the event\'s summary', () => {
+  let state = board([summary(A), summary(B)], { [A]: [task(1, 'pending')] });
+  let token;
+  ({ state } = S.applyEvent(state, { type: 'metadata-update' }, 11));
+  const read = S.wantedReads(state)[0];
+  assert.deepEqual(read, { kind: 'sessions', limit: '20' });
+  [state, token] = begin(state, read); // sent at 11
+  state = events(state, [change(A, task(1, 'completed'), summary(A, { completed: 1, taskCount: 1, name: 'Old name' })), 12]);
+  state = S.applySnapshot(state, { sessions: [summary(A, { name: 'Old name' }), summary(B, { name: 'Fresh' })], limit: '20', read: token }).state;
+  assert.equal(state.sessions.get(A).completed, 1, 'the event\'s counts win');
+  assert.equal(state.sessions.get(B).name, 'Fresh', 'the answer names what no event touched');
+});
+
+test('events older than the read are not laid over its answer', () => {
+  let state = board([summary(A)], { [A]: [task(1, 'pending')] });
+  state = events(state, [change(A, task(1, 'in_progress'), summary(A)), 11]);
+  let token;
+  [state, token] = begin(state, { kind: 'session', sid: A, known: true }); // sent at 11
+  state = S.applySnapshot(state, { tasks: new Map([[A, [task(1, 'completed')]]]), read: token }).state;
+  assert.equal(status(state, A, 1), 'completed');
+});
+
+test('the log covers the oldest read in flight and no more', () => {
+  let state = board([summary(A)], { [A]: [task(1, 'pending')] });
+  let first;
+  let second;
+  [state, first] = begin(state, { kind: 'write' }); // at 10
+  state = events(state, [change(A, task(1, 'in_progress'), summary(A)), 11]);
+  [state, second] = begin(state, { kind: 'write' }); // at 11
+  state = events(state, [change(A, task(1, 'completed'), summary(A)), 12]);
+  assert.deepEqual(state.log.map((e) => e.id), [11, 12]);
+  state = S.applySnapshot(state, { read: first }).state;
+  assert.deepEqual(state.log.map((e) => e.id), [12], 'only what the second read still needs');
+  state = S.applySnapshot(state, { read: second }).state;
+  assert.deepEqual(state.log, []);
+});
+
+test('a note\'s answer is laid down, but not over a newer event for the task', () => {
+  let state = board([summary(A)], { [A]: [task(1, 'pending')] });
+  let token;
+  [state, token] = begin(state, { kind: 'write' });
+  const noted = task(1, 'pending', { description: 'note' });
+  let answered = S.applySnapshot(state, { task: { sessionId: A, key: '1', task: noted }, read: token }).state;
+  assert.equal(answered.tasks.get(A).get('1').description, 'note');
+  state = events(state, [change(A, task(1, 'completed', { description: 'note' }), summary(A)), 11]);
+  answered = S.applySnapshot(state, { task: { sessionId: A, key: '1', task: noted }, read: token }).state;
+  assert.equal(status(answered, A, 1), 'completed');
+});
+
+// ----- resync ------------------------------------------------------------------------------
+
+test('resync voids reads in flight and a full read replaces everything', () => {
+  let state = board([summary(A), summary(B), summary(C)], { [A]: [task(1, 'pending')], [B]: [task(1, 'pending')] }, { selected: A });
+  let stale;
+  [state, stale] = begin(state, { kind: 'session', sid: B, known: true });
+  const { state: resynced, effects } = S.applyEvent(state, { type: 'resync' }, 10);
+  state = resynced;
+  const full = reads(effects);
+  assert.deepEqual(full, [{ kind: 'full', limit: '20', all: false, selected: A, health: false }], 'one full read');
+  assert.equal(state.reads.size, 0, 'the read in flight is void');
+  let token;
+  [state, token] = begin(state, full[0]);
+  state = events(state, [change(A, task(2, 'pending'), summary(A), 'add'), 11]);
+  state = S.applySnapshot(state, {
+    replace: true, sessions: [summary(A), summary(B)], limit: '20', tasks: new Map([[A, [task(1, 'completed')]]]), read: token,
+  }).state;
+  assert.deepEqual([...state.sessions.keys()].sort(), [A, B], 'a session gone meanwhile is gone');
+  assert.equal(status(state, A, 1), 'completed', 'the tasks are the answer\'s');
+  assert.deepEqual(keys(state, A), ['1', '2'], 'with the events since the resync laid over');
+  assert.equal(state.tasks.has(B), false, 'tasks read before the resync are dropped, to be read again');
+  const late = S.applySnapshot(state, { tasks: new Map([[B, [task(9, 'pending')]]]), read: stale }).state;
+  assert.equal(late.tasks.has(B), false, 'the void read\'s late answer is ignored');
+});
+
+// ----- reads the state asks for ------------------------------------------------------------
+
+test('an event for a session whose tasks are not loaded reads that session only', () => {
+  let state = board([summary(A), summary(B)], { [A]: [task(1, 'pending')] });
+  const first = S.applyEvent(state, change(B, task(3, 'in_progress'), summary(B, { inProgress: 1, taskCount: 3 })), 11);
+  assert.deepEqual(reads(first.effects), [{ kind: 'session', sid: B, known: true }]);
+  state = first.state;
+  assert.equal(state.sessions.get(B).inProgress, 1, 'its summary is applied at once');
+  assert.equal(state.tasks.has(B), false, 'one task is not the session\'s list');
+  let token;
+  [state, token] = begin(state, reads(first.effects)[0]);
+  const second = S.applyEvent(state, change(B, task(3, 'completed'), summary(B, { completed: 1, taskCount: 3 })), 12);
+  assert.deepEqual(reads(second.effects), [], 'not asked twice while it is read');
+  state = S.applySnapshot(second.state, { tasks: new Map([[B, [task(1, 'pending'), task(2, 'pending'), task(3, 'in_progress')]]]), read: token }).state;
+  assert.equal(status(state, B, 3), 'completed');
+  const third = S.applyEvent(state, change(B, task(2, 'completed'), summary(B)), 13);
+  assert.deepEqual(reads(third.effects), [], 'once loaded, events apply in place');
+  assert.equal(status(third.state, B, 2), 'completed');
+});
+
+test('a file unreadable right now has its session read again', () => {
+  const state = board([summary(A)], { [A]: [task(1, 'pending')] });
+  const { effects } = S.applyEvent(state, { type: 'update', event: 'change', sessionId: A, file: '1.json', session: summary(A) }, 11);
+  assert.deepEqual(reads(effects), [{ kind: 'session', sid: A, known: true }]);
+});
+
+test('metadata changes re-read the session page, a burst costing two reads at most', () => {
+  let state = board([summary(A)]);
+  let r = S.applyEvent(state, { type: 'metadata-update' }, 11);
+  assert.deepEqual(reads(r.effects), [{ kind: 'sessions', limit: '20' }]);
+  let token;
+  [state, token] = begin(r.state, reads(r.effects)[0]);
+  for (let id = 12; id < 20; id++) {
+    r = S.applyEvent(state, { type: 'metadata-update' }, id);
+    assert.deepEqual(reads(r.effects), []);
+    state = r.state;
+  }
+  r = S.applySnapshot(state, { sessions: [summary(A)], limit: '20', read: token });
+  assert.deepEqual(reads(r.effects), [{ kind: 'sessions', limit: '20' }], 'one more for the burst');
+});
+
+test('a full page keeps the sessions beyond it; a wider limit asks for more; a short list is complete', () => {
+  const older = summary(C, { modifiedAt: '2026-01-01T00:00:00.000Z' });
+  let state = board([summary(A), summary(B)], {}, { limit: '2' });
+  assert.equal(state.sessionsLimit, '2', 'a full page: there may be more');
+  state = { ...state, sessions: new Map([...state.sessions, [C, older]]) };
+  state = S.applySnapshot(state, { sessions: [summary(A), summary(B)], limit: '2' }).state;
+  assert.equal(state.sessions.has(C), true, 'a full page says nothing about older sessions');
+  const { effects } = S.setLimit(state, '50');
+  assert.deepEqual(reads(effects), [{ kind: 'sessions', limit: '50' }]);
+  const wider = S.applySnapshot(state, { sessions: [summary(A), summary(B)], limit: '50' }).state;
+  assert.equal(wider.sessionsLimit, 'all', 'fewer than asked for: that is every session');
+  assert.equal(wider.sessions.has(C), false, 'a complete list drops what it does not list');
+  assert.deepEqual(reads(S.setLimit(wider, 'all').effects), [], 'nothing more to ask for');
+});
+
+test('All tasks and search read every task once', () => {
+  let state = board([summary(A), summary(B)], { [A]: [task(1, 'pending')] });
+  const all = S.selectSession(state, '*');
+  assert.deepEqual(reads(all.effects), [{ kind: 'all' }]);
+  assert.equal(emptyReason(all.state), 'loading');
+  assert.deepEqual(reads(S.setSearch(state, 'parser').effects), [{ kind: 'all' }]);
+  let token;
+  [state, token] = begin(all.state, { kind: 'all' });
+  const r = S.applySnapshot(state, {
+    sessions: [summary(A), summary(B)], limit: 'all', read: token,
+    allTasks: [{ ...task(1, 'pending'), sessionId: A, sessionName: null, project: null }, { ...task(7, 'pending'), sessionId: B, sessionName: 'x', project: '/p' }],
+  });
+  state = r.state;
+  assert.equal(state.allLoaded, true);
+  assert.deepEqual(reads(r.effects), []);
+  assert.equal(state.tasks.get(B).get('7').sessionId, undefined, 'the session fields are the session\'s');
+  assert.deepEqual(currentCards(state).map(([sid, t]) => `${sid.slice(0, 1)}/${t.id}`), ['a/1', 'b/7']);
+  assert.deepEqual(reads(S.setSearch(state, 'parser').effects), []);
+});
+
+test('a session the server does not have is not found, and not asked for again', () => {
+  let state = board([summary(A)], {}, { limit: '1' });
+  const r = S.selectSession(state, B);
+  assert.deepEqual(reads(r.effects), [{ kind: 'session', sid: B, known: false }], 'its summary is looked up too');
+  let token;
+  [state, token] = begin(r.state, reads(r.effects)[0]);
+  assert.equal(emptyReason(state), 'loading');
+  const answered = S.applySnapshot(state, { tasks: new Map([[B, null]]), sessions: [summary(A)], limit: 'all', read: token });
+  assert.equal(answered.state.sessionsLimit, 'all');
+  assert.equal(emptyReason(answered.state), 'not-found');
+  assert.equal(answered.state.selected, B, 'the page stays where the user put it');
+  assert.deepEqual(reads(answered.effects), []);
+});
+
+test('a failed read waits for the stream to reconnect before it is tried again', () => {
+  let state = board([summary(A)], {}, { selected: A });
+  let token;
+  [state, token] = begin(state, S.wantedReads(state)[0]);
+  const failed = S.failRead(state, token, 'offline');
+  assert.equal(failed.state.error, 'offline');
+  assert.deepEqual(reads(failed.effects), []);
+  assert.deepEqual(reads(S.applyEvent(failed.state, { type: 'connected' }, 20).effects), [{ kind: 'session', sid: A, known: true }]);
+});
+
+// ----- events in place ---------------------------------------------------------------------
+
+test('a new session folder is known empty, and its files fill it without a read', () => {
+  let state = board([summary(A)]);
+  const r = S.applyEvent(state, { type: 'update', event: 'addDir', sessionId: 's-new', file: null, session: summary('s-new') }, 11);
+  assert.deepEqual(reads(r.effects), []);
+  state = events(r.state, [change('s-new', task(1, 'pending'), summary('s-new', { taskCount: 1 }), 'add'), 12]);
+  assert.deepEqual(keys(state, 's-new'), ['1']);
+});
+
+test('a removed session folder takes its tasks, the selection and the open task with it', () => {
+  let state = board([summary(A), summary(B)], { [A]: [task(1, 'pending')] });
+  ({ state } = S.openTask(state, A, '1'));
+  state = events(state, [{ type: 'update', event: 'unlinkDir', sessionId: A, file: null }, 11]);
+  assert.equal(state.sessions.has(A), false);
+  assert.equal(state.tasks.has(A), false);
+  assert.equal(state.selected, null);
+  assert.equal(state.openTask, null);
+});
+
+test('task files without an id are keyed by their file name', () => {
+  let state = board([summary(A)], { [A]: [] });
+  const { id, ...noId } = task(0, 'pending', { subject: 'No id' });
+  state = events(state,
+    [{ type: 'update', event: 'add', sessionId: A, file: 'x1.json', task: noId, session: summary(A) }, 11],
+    [{ type: 'update', event: 'add', sessionId: A, file: 'x2.json', task: noId, session: summary(A) }, 12]);
+  assert.deepEqual(keys(state, A), ['x1', 'x2'], 'two files stay two cards');
+  assert.equal(state.tasks.get(A).get('x1').id, 'x1', 'shown and addressed by that name');
+  state = events(state, [unlink(A, 'x1.json', summary(A)), 13]);
+  assert.deepEqual(keys(state, A), ['x2']);
+});
+
+test('a task that completes chimes only when notifications are on, and only once', () => {
+  let state = board([summary(A)], { [A]: [task(1, 'in_progress')] });
+  const done = change(A, task(1, 'completed'), summary(A));
+  assert.deepEqual(S.applyEvent(state, done, 11).effects, []);
+  state = S.setNotify(state, true).state;
+  let token;
+  [state, token] = begin(state, { kind: 'write' });
+  const r = S.applyEvent(state, done, 11);
+  assert.deepEqual(r.effects.map((e) => e.type), ['completed']);
+  assert.deepEqual(S.applySnapshot(r.state, { tasks: new Map([[A, [task(1, 'in_progress')]]]), read: token }).effects, [], 'not again when laid over an answer');
+});
+
+test('theme events are applied, and kept over an older answer', () => {
+  let state = board([summary(A)]);
+  let token;
+  [state, token] = begin(state, { kind: 'full', limit: '20', all: false, selected: null, health: false });
+  state = events(state, [{ type: 'theme', theme: 'dark' }, 11]);
+  state = S.applySnapshot(state, { replace: true, sessions: [summary(A)], limit: '20', theme: 'light', read: token }).state;
+  assert.equal(state.theme, 'dark');
+});
+
+// ----- what the board shows ----------------------------------------------------------------
+
+test('internal tasks are hidden from columns, counts and the Live list', () => {
+  const state = board([summary(A, { inProgress: 1 })], {
+    [A]: [task(1, 'in_progress'), task(2, 'in_progress', { metadata: { _internal: true } }), task(3, 'pending')],
+  }, { selected: A });
+  assert.deepEqual(visibleTasks(state, A).map((t) => t.id), ['1', '3']);
+  assert.deepEqual(currentCards(state).map(([, t]) => t.id), ['3', '1'], 'pending, then in progress');
+  assert.deepEqual(liveTasks(state).map(([, t]) => t.id), ['1']);
+});
+
+test('a task is blocked while a blocker is unfinished or unknown', () => {
+  const state = board([summary(A)], {
+    [A]: [task(1, 'completed'), task(2, 'pending'), task(3, 'pending', { blockedBy: ['1', '2', '9'] }), task(4, 'pending', { blockedBy: 'junk' })],
+  });
+  const t = (id) => state.tasks.get(A).get(id);
+  assert.deepEqual(openBlockers(state, A, t('3')), ['2', '9']);
+  assert.deepEqual(openBlockers(state, A, t('4')), [], 'a malformed list blocks nothing');
+  assert.deepEqual(dependentsOf(state, A, '2').map((x) => x.id), ['3']);
+});
+
+test('cards sort by status then numeric id; the keyboard cursor stays on a card', () => {
+  let state = board([summary(A)], { [A]: [task(10, 'pending'), task(9, 'pending'), task('x', 'pending'), task(2, 'completed')] }, { selected: A });
+  assert.deepEqual(currentCards(state).map(([, t]) => t.id), ['9', '10', 'x', '2']);
+  for (let i = 0; i < 6; i++) state = S.moveFocus(state, 1).state;
+  assert.equal(state.focusIndex, 3);
+  state = S.openFocused(state).state;
+  assert.deepEqual(state.openTask, { sessionId: A, taskId: '2' });
+  state = S.openTask(state, A, '10').state;
+  assert.equal(state.focusIndex, 1, 'opening a card moves the cursor to it');
+});
+
+test('a session is stale after a week without work in progress', () => {
+  const now = Date.parse('2026-11-24T13:00:00.000Z');
+  assert.equal(isStale(summary(A, { modifiedAt: '2026-11-10T00:00:00.000Z' }), now), true);
+  assert.equal(isStale(summary(A, { modifiedAt: '2026-11-10T00:00:00.000Z', inProgress: 1 }), now), false);
+  assert.equal(isStale(summary(A, { modifiedAt: '2026-11-23T00:00:00.000Z' }), now), false);
+});
