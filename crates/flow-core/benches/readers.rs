@@ -86,6 +86,7 @@ fn readers(c: &mut Criterion) {
     let layout = Layout {
         tasks_dir: small.path().join("tasks"),
         projects_dir: small.path().join("projects"),
+        sessions_dir: small.path().join("sessions"),
     };
     let mut group = c.benchmark_group("index");
     group.sample_size(20);

@@ -26,6 +26,8 @@ pub struct Config {
     pub tasks_dir: PathBuf,
     /// Where transcripts live; `<claude_dir>/projects` unless overridden.
     pub projects_dir: PathBuf,
+    /// Claude Code's live registry of running sessions: `<claude_dir>/sessions`.
+    pub sessions_dir: PathBuf,
     /// A front end on disk that replaces the embedded web UI.
     pub public_dir: Option<PathBuf>,
     /// Open the default browser once the server listens.
@@ -56,6 +58,7 @@ impl Config {
             port_fallbacks: DEFAULT_PORT_FALLBACKS,
             tasks_dir: claude_dir.join("tasks"),
             projects_dir: claude_dir.join("projects"),
+            sessions_dir: claude_dir.join("sessions"),
             claude_dir,
             public_dir: None,
             open_browser: false,

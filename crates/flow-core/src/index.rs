@@ -12,6 +12,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+mod agents;
+
+pub use agents::{
+    AgentState, LivenessSweep, SessionLiveness, Subagent, SubagentCounts, SweepResult,
+};
+
 use crate::layout::{Change, Layout, SESSIONS_INDEX, task_file_stem, transcript_stem};
 use crate::sessions_index::{self, IndexEntry};
 use crate::task::{Task, TaskStatus, compare_task_ids};
@@ -41,6 +47,10 @@ pub enum Delta {
     },
     /// A session's name, project or enrichment changed.
     Metadata,
+    /// A session's live state changed (busy, idle, waiting, ended); `session` is its board id.
+    SessionState {
+        session: String,
+    },
 }
 
 /// Identity and version of a file as far as `stat` can tell; a different stamp means re-read.
@@ -140,6 +150,33 @@ impl SessionEntry {
 /// Coarser than any file system's mtime tick that Flow is likely to meet.
 const RACY_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Runs `read` over `ids` on up to 8 threads (the cold scan's reads are most of a start), each
+/// id behind its own panic boundary.
+fn read_in_parallel<T: Send>(ids: &[String], read: impl Fn(&str) -> Option<T> + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let per_thread = ids.len().div_ceil(threads).max(1);
+    let read = &read;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = ids
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || read_each_isolated(chunk, read)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                // Each id is read behind its own panic boundary, so a worker itself cannot
+                // panic; should it anyway, say so rather than lose its reads without a word.
+                w.join().unwrap_or_else(|_| {
+                    tracing::error!("a scan worker panicked; what it read appears once it changes");
+                    Vec::new()
+                })
+            })
+            .collect()
+    })
+}
+
 /// Runs `read` for each id, each behind its own panic boundary: a file that trips a bug in a
 /// reader costs that one session (logged with its id), never the rest of the worker's chunk.
 fn read_each_isolated<T>(ids: &[String], read: impl Fn(&str) -> Option<T>) -> Vec<T> {
@@ -182,7 +219,14 @@ struct SessionEntry {
 impl SessionEntry {
     fn refresh_cache(&mut self) {
         let mut counts = Counts::default();
-        for task in self.tasks.values().filter_map(|t| t.task.as_ref()) {
+        // Agent bookkeeping (`metadata._internal`) is not work: the API returns those tasks,
+        // but no count or progress includes them (contract §6).
+        for task in self
+            .tasks
+            .values()
+            .filter_map(|t| t.task.as_ref())
+            .filter(|t| !t.is_internal())
+        {
             match task.status() {
                 TaskStatus::Completed => counts.completed += 1,
                 TaskStatus::InProgress => counts.in_progress += 1,
@@ -198,11 +242,24 @@ impl SessionEntry {
 struct TranscriptEntry {
     project: String,
     path: PathBuf,
-    /// Read only once a task folder links to this transcript; most transcripts never are.
+    /// The file's modification time when last looked at.
+    modified: SystemTime,
+    /// Read only when the board shows the session: a task folder links to it, the registry
+    /// names it, or it was written within [`READ_HORIZON`]. Older ones are never read.
     cursor: Option<TranscriptCursor>,
 }
 
-/// A session as the list endpoint describes it.
+/// Transcripts written within this long are read even when nothing links them, so the
+/// *Activity* view can name sessions that keep no task list.
+const READ_HORIZON: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+fn within_read_horizon(modified: SystemTime) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .map_or(true, |age| age < READ_HORIZON)
+}
+
+/// A session as the list endpoints describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary<'a> {
     pub id: &'a str,
@@ -215,6 +272,15 @@ pub struct SessionSummary<'a> {
     pub counts: Counts,
     pub created_at: Option<&'a str>,
     pub modified_at: SystemTime,
+    /// What the live registry says: state, liveness, what a waiting session waits for.
+    pub liveness: SessionLiveness<'a>,
+    /// The newest transcript record or registry update, whichever is later.
+    pub last_activity_at: Option<SystemTime>,
+    /// Where the agent is now: the live entry's, else the transcript's newest `cwd`.
+    pub cwd: Option<&'a str>,
+    pub subagents: SubagentCounts,
+    /// Whether the session has a task folder (only those are in `/api/sessions`).
+    pub has_task_list: bool,
 }
 
 /// A readable task with the file times the API adds to it.
@@ -232,6 +298,13 @@ pub struct Index {
     sessions: HashMap<String, SessionEntry>,
     /// By transcript stem (the session uuid).
     transcripts: HashMap<String, TranscriptEntry>,
+    /// The live registry and the session states it implies.
+    registry: agents::Registry,
+    /// Session uuid → its subagents by agent id.
+    subagents: HashMap<String, std::collections::BTreeMap<String, Subagent>>,
+    /// While the cold scan lists projects, transcripts are not read one by one: the scan
+    /// reads them afterwards on every core.
+    defer_reads: bool,
     /// First 8 characters of each transcript stem → stems, to link `session-<8hex>` folders.
     by_prefix: HashMap<String, BTreeSet<String>>,
     /// Parsed `sessions-index.json` per project folder.
@@ -244,7 +317,12 @@ pub struct Index {
 const EMPTY_META: TranscriptMeta = TranscriptMeta {
     slug: None,
     cwd: None,
+    latest_cwd: None,
+    git_branch: None,
     custom_title: None,
+    ai_title: None,
+    agent_name: None,
+    summary: None,
 };
 
 impl Index {
@@ -257,6 +335,9 @@ impl Index {
             by_prefix: HashMap::new(),
             index_files: HashMap::new(),
             index_entries: HashMap::new(),
+            registry: agents::Registry::default(),
+            subagents: HashMap::new(),
+            defer_reads: false,
             generation: 0,
         }
     }
@@ -265,40 +346,17 @@ impl Index {
     /// reading and parsing thousands of task files is most of a cold start.
     pub fn scan(layout: Layout) -> Self {
         let mut index = Self::new(layout);
+        let mut ignored = Vec::new();
+        index.relist_registry(&mut ignored);
+        index.defer_reads = true;
         index.relist_projects();
+        index.defer_reads = false;
         let ids: Vec<String> = list_subdirs(&index.layout.tasks_dir).collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let per_thread = ids.len().div_ceil(threads).max(1);
         type Read = (String, SessionEntry, Option<(String, TranscriptCursor)>);
         let shared = &index;
-        let read: Vec<Read> = std::thread::scope(|scope| {
-            let workers: Vec<_> = ids
-                .chunks(per_thread)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        read_each_isolated(chunk, |id| {
-                            let entry = SessionEntry::read(&shared.layout.tasks_dir.join(id))?;
-                            Some((id.to_owned(), entry, shared.read_transcript_for(id)))
-                        })
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    // Each session is read behind its own panic boundary, so a worker itself
-                    // cannot panic; should it anyway, say so rather than lose its sessions
-                    // without a word.
-                    w.join().unwrap_or_else(|_| {
-                        tracing::error!(
-                            "a scan worker panicked; its sessions appear once they change"
-                        );
-                        Vec::new()
-                    })
-                })
-                .collect()
+        let read: Vec<Read> = read_in_parallel(&ids, |id| {
+            let entry = SessionEntry::read(&shared.layout.tasks_dir.join(id))?;
+            Some((id.to_owned(), entry, shared.read_transcript_for(id)))
         });
         for (id, entry, transcript) in read {
             index.sessions.insert(id, entry);
@@ -308,7 +366,34 @@ impl Index {
                 t.cursor = Some(cursor);
             }
         }
+        // Then every other transcript the board shows (registered or recent), also in parallel.
+        let stems: Vec<String> = index
+            .transcripts
+            .iter()
+            .filter(|(stem, t)| t.cursor.is_none() && index.wants_transcript(stem, t))
+            .map(|(stem, _)| stem.clone())
+            .collect();
+        let shared = &index;
+        let read = read_in_parallel(&stems, |stem| {
+            let path = &shared.transcripts.get(stem)?.path;
+            let mut cursor = TranscriptCursor::default();
+            if let Err(err) = cursor.read_new(path) {
+                tracing::warn!(path = %path.display(), %err, "could not read transcript");
+            }
+            Some((stem.to_owned(), cursor))
+        });
+        for (stem, cursor) in read {
+            if let Some(t) = index.transcripts.get_mut(&stem) {
+                t.cursor = Some(cursor);
+            }
+        }
+        index.refresh_subagents_running();
         index
+    }
+
+    /// Whether the board shows this transcript's session, so it is worth reading.
+    fn wants_transcript(&self, stem: &str, t: &TranscriptEntry) -> bool {
+        self.is_linked(stem) || within_read_horizon(t.modified) || self.registry.knows(stem)
     }
 
     pub fn layout(&self) -> &Layout {
@@ -322,10 +407,12 @@ impl Index {
         let mut changes: Vec<Change> = changes.into_iter().collect();
         changes.sort_by_key(|c| match c {
             Change::AllRoots => 0,
-            Change::ProjectsRoot | Change::ProjectDir { .. } => 1,
-            Change::Transcript { .. } | Change::SessionsIndex { .. } => 2,
-            Change::TasksRoot | Change::SessionDir { .. } => 3,
-            Change::TaskFile { .. } => 4,
+            Change::RegistryRoot | Change::Registry { .. } => 1,
+            Change::ProjectsRoot | Change::ProjectDir { .. } => 2,
+            Change::Transcript { .. } | Change::SessionsIndex { .. } => 3,
+            Change::Subagents { .. } => 4,
+            Change::TasksRoot | Change::SessionDir { .. } => 5,
+            Change::TaskFile { .. } => 6,
         });
         let mut seen = std::collections::HashSet::new();
         changes.retain(|c| seen.insert(c.clone()));
@@ -334,8 +421,16 @@ impl Index {
         for change in changes {
             match change {
                 Change::AllRoots => {
+                    self.relist_registry(&mut deltas);
                     metadata |= self.relist_projects();
                     self.relist_sessions(&mut deltas);
+                }
+                Change::RegistryRoot => self.relist_registry(&mut deltas),
+                Change::Registry { file } => self.refresh_registry(&file, &mut deltas),
+                Change::Subagents { project, session } => {
+                    if self.refresh_subagents(&project, &session) {
+                        self.generation += 1;
+                    }
                 }
                 Change::ProjectsRoot => metadata |= self.relist_projects(),
                 Change::ProjectDir { project } => metadata |= self.relist_project(&project),
@@ -368,9 +463,12 @@ impl Index {
     pub fn reconcile_plan(&self) -> Vec<Change> {
         let mut sessions: BTreeSet<String> = self.sessions.keys().cloned().collect();
         sessions.extend(list_subdirs(&self.layout.tasks_dir));
-        self.all_projects()
-            .into_iter()
-            .map(|project| Change::ProjectDir { project })
+        std::iter::once(Change::RegistryRoot)
+            .chain(
+                self.all_projects()
+                    .into_iter()
+                    .map(|project| Change::ProjectDir { project }),
+            )
             .chain(
                 sessions
                     .into_iter()
@@ -518,10 +616,32 @@ impl Index {
     fn relist_project(&mut self, project: &str) -> bool {
         let dir = self.layout.projects_dir.join(project);
         let mut stems = BTreeSet::new();
+        let mut session_dirs = Vec::new();
         for (name, is_dir) in list_dir(&dir) {
             if !is_dir && let Some(stem) = transcript_stem(&name) {
                 stems.insert(stem.to_owned());
+            } else if is_dir && !crate::layout::is_ignored_name(&name) {
+                session_dirs.push(name);
             }
+        }
+        // Subagents live in `<session>/subagents/`; forget those of vanished folders too.
+        let known: Vec<String> = self
+            .subagents
+            .keys()
+            .filter(|s| {
+                self.transcripts
+                    .get(*s)
+                    .is_some_and(|t| t.project == project)
+            })
+            .filter(|s| !session_dirs.contains(s))
+            .cloned()
+            .collect();
+        let mut subagents_changed = false;
+        for session in known.iter().chain(&session_dirs) {
+            subagents_changed |= self.refresh_subagents(project, session);
+        }
+        if subagents_changed {
+            self.generation += 1;
         }
         let gone: Vec<String> = self
             .transcripts
@@ -559,14 +679,19 @@ impl Index {
                 }
             }
         } else {
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
             let entry =
                 self.transcripts
                     .entry(stem.to_owned())
                     .or_insert_with(|| TranscriptEntry {
                         project: project.to_owned(),
                         path: path.clone(),
+                        modified,
                         cursor: None,
                     });
+            entry.modified = modified;
             if entry.path != path {
                 entry.project = project.to_owned();
                 entry.path = path;
@@ -576,7 +701,11 @@ impl Index {
                 .entry(prefix8(stem).to_owned())
                 .or_default()
                 .insert(stem.to_owned());
-            if self.is_linked(stem) {
+            let wanted = self
+                .transcripts
+                .get(stem)
+                .is_some_and(|t| self.wants_transcript(stem, t));
+            if wanted && !self.defer_reads {
                 self.read_transcript(stem);
             }
         }
@@ -661,8 +790,14 @@ impl Index {
             return;
         };
         let cursor = entry.cursor.get_or_insert_with(TranscriptCursor::default);
+        let before = cursor.last_timestamp.clone();
         if let Err(err) = cursor.read_new(&entry.path) {
             tracing::warn!(path = %entry.path.display(), %err, "could not read transcript");
+        }
+        // The newest record's time is shown (`lastActivityAt`) but is not an event: a new
+        // generation keeps cached answers true without telling every client each append.
+        if cursor.last_timestamp != before {
+            self.generation += 1;
         }
     }
 
@@ -696,25 +831,94 @@ impl Index {
         self.sessions.len()
     }
 
+    /// A session with a task folder, as `/api/sessions` lists it.
     pub fn summary<'a>(&'a self, id: &'a str) -> Option<SessionSummary<'a>> {
-        let (id, entry) = self.sessions.get_key_value(id)?;
+        let (id, _) = self.sessions.get_key_value(id)?;
+        Some(self.describe(id))
+    }
+
+    /// Any session the board knows (a task folder, a transcript or a registry entry), as
+    /// `/api/activity` lists it; `None` for an id nothing names.
+    pub fn any_summary<'a>(&'a self, id: &'a str) -> Option<SessionSummary<'a>> {
+        self.knows_session(id).then(|| self.describe(id))
+    }
+
+    fn describe<'a>(&'a self, id: &'a str) -> SessionSummary<'a> {
+        let folder = self.sessions.get(id);
+        let uuid = self.uuid_of(id);
         let meta = self.meta_of(id);
-        let enrich = self
-            .index_entries
-            .get(self.transcript_for(id).unwrap_or(id));
+        let transcript = self.transcripts.get(uuid);
+        let enrich = self.index_entries.get(uuid);
+        let liveness = self.registry.liveness(uuid);
         let slug = meta.slug.as_deref();
-        Some(SessionSummary {
+        let transcript_time = transcript.and_then(|t| {
+            t.cursor
+                .as_ref()
+                .and_then(TranscriptCursor::last_activity)
+                .or(Some(t.modified))
+        });
+        let last_activity_at = transcript_time.max(liveness.updated_at);
+        let modified_at = match folder {
+            Some(entry) => entry.newest_task.unwrap_or(entry.dir_modified),
+            None => last_activity_at.unwrap_or(SystemTime::UNIX_EPOCH),
+        };
+        SessionSummary {
             id,
-            name: meta.custom_title.as_deref().or(slug),
+            name: meta.title(),
             slug,
-            project: meta.cwd.as_deref(),
+            project: meta
+                .cwd
+                .as_deref()
+                .or(enrich.and_then(|e| e.project_path.as_deref()))
+                .or(liveness.cwd)
+                .or_else(|| self.registry.any_cwd(uuid)),
             description: enrich.and_then(|e| e.description.as_deref()),
-            git_branch: enrich.and_then(|e| e.git_branch.as_deref()),
-            task_count: entry.tasks.len(),
-            counts: entry.counts,
+            git_branch: meta
+                .git_branch
+                .as_deref()
+                .or(enrich.and_then(|e| e.git_branch.as_deref())),
+            task_count: folder.map_or(0, |e| e.tasks.len()),
+            counts: folder.map(|e| e.counts).unwrap_or_default(),
             created_at: enrich.and_then(|e| e.created.as_deref()),
-            modified_at: entry.newest_task.unwrap_or(entry.dir_modified),
-        })
+            modified_at,
+            liveness,
+            last_activity_at,
+            cwd: liveness.cwd.or(meta.latest_cwd.as_deref()),
+            subagents: self.subagent_counts(id),
+            has_task_list: folder.is_some(),
+        }
+    }
+
+    /// Every session the board knows with activity at or after `since` (all with `None`),
+    /// newest activity first: task folders, transcripts and registry entries, each once
+    /// (a folder and the transcript it links to are one session).
+    pub fn activity(&self, since: Option<SystemTime>) -> Vec<SessionSummary<'_>> {
+        let mut ids: BTreeSet<&str> = self.sessions.keys().map(String::as_str).collect();
+        let linked: BTreeSet<&str> = ids
+            .iter()
+            .filter_map(|id| self.transcript_for(id))
+            .collect();
+        ids.extend(
+            self.transcripts
+                .keys()
+                .map(String::as_str)
+                .filter(|stem| !linked.contains(stem)),
+        );
+        for uuid in self.registry_session_ids() {
+            if self.board_id(uuid) == uuid && !linked.contains(uuid) {
+                ids.insert(uuid);
+            }
+        }
+        let mut items: Vec<SessionSummary<'_>> =
+            ids.into_iter().map(|id| self.describe(id)).collect();
+        let activity = |s: &SessionSummary<'_>| {
+            s.last_activity_at
+                .unwrap_or(s.modified_at)
+                .max(s.modified_at)
+        };
+        items.retain(|s| since.is_none_or(|t| activity(s) >= t));
+        items.sort_by(|a, b| activity(b).cmp(&activity(a)).then_with(|| a.id.cmp(b.id)));
+        items
     }
 
     /// Every session, newest first (ties by id, so the order is stable).
@@ -810,6 +1014,37 @@ fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
             };
             Some((name, is_dir))
         })
+}
+
+/// Opens `path` for reading only if it is a regular file, without ever blocking: a FIFO or a
+/// device opened for reading can hang or never end, so the open does not wait (`O_NONBLOCK`)
+/// and the type is checked on the open handle before anything is read.
+fn open_regular(path: &Path) -> Option<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).ok()?;
+    file.metadata().ok().filter(fs::Metadata::is_file)?;
+    Some(file)
+}
+
+/// A small regular file whole, if it is at most `limit` bytes; anything else is `None`, with
+/// one log line for a file that is too large.
+fn read_capped(path: &Path, limit: u64) -> Option<(fs::Metadata, Vec<u8>)> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let meta = file.metadata().ok()?;
+    if meta.len() > limit {
+        tracing::warn!(path = %path.display(), len = meta.len(), limit, "skipping a file larger than it can be");
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= limit).then_some((meta, bytes))
 }
 
 fn read_task(path: &Path) -> Option<Task> {

@@ -8,6 +8,8 @@ use std::path::{Component, Path, PathBuf};
 pub struct Layout {
     pub tasks_dir: PathBuf,
     pub projects_dir: PathBuf,
+    /// Claude Code's live registry of running sessions, one `<pid>.json` per process.
+    pub sessions_dir: PathBuf,
 }
 
 /// Something on disk that may have changed; the index re-reads exactly that and compares.
@@ -29,6 +31,12 @@ pub enum Change {
     Transcript { project: String, session: String },
     /// `projects/<project>/sessions-index.json`.
     SessionsIndex { project: String },
+    /// `projects/<project>/<session>/…`: the session's subagents (`subagents/agent-<id>.*`).
+    Subagents { project: String, session: String },
+    /// The registry folder itself: re-list every entry.
+    RegistryRoot,
+    /// `sessions/<pid>.json` (or the legacy `pid-<n>.json`).
+    Registry { file: String },
 }
 
 /// Claude Code's own bookkeeping, editor droppings and our own temporary files start with a dot
@@ -60,6 +68,29 @@ pub fn transcript_stem(name: &str) -> Option<&str> {
 
 pub const SESSIONS_INDEX: &str = "sessions-index.json";
 
+/// A registry entry's file name: `<pid>.json` or the legacy `pid-<pid>.json`.
+pub fn registry_file(name: &str) -> bool {
+    !is_ignored_name(name) && registry_pid(name).is_some()
+}
+
+/// The pid a registry file is named for.
+pub fn registry_pid(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".json")?;
+    let digits = stem.strip_prefix("pid-").unwrap_or(stem);
+    digits.parse().ok().filter(|pid| *pid > 0)
+}
+
+/// `projects/<project>/<session>` (the folder beside `<session>.jsonl` that holds its
+/// subagents) as a change of that session's subagents; `None` for anything that cannot be one.
+fn subagents_of(project: &str, session: &str) -> Option<Change> {
+    let plain =
+        !is_ignored_name(session) && !session.contains('.') && !session.starts_with("agent-");
+    plain.then(|| Change::Subagents {
+        project: project.to_owned(),
+        session: session.to_owned(),
+    })
+}
+
 impl Layout {
     /// Maps a changed path to what must be re-read. A path above a root (a watched ancestor of
     /// a root that does not exist yet) maps to that root's full re-list.
@@ -88,14 +119,32 @@ impl Layout {
                 [project, file] if file == SESSIONS_INDEX => Some(Change::SessionsIndex {
                     project: project.clone(),
                 }),
-                [project, file] => transcript_stem(file).map(|stem| Change::Transcript {
-                    project: project.clone(),
-                    session: stem.to_owned(),
-                }),
+                [project, file] => transcript_stem(file)
+                    .map(|stem| Change::Transcript {
+                        project: project.clone(),
+                        session: stem.to_owned(),
+                    })
+                    .or_else(|| subagents_of(project, file)),
+                [project, session, sub] if sub == "subagents" => subagents_of(project, session),
+                [project, session, sub, file]
+                    if sub == "subagents" && file.starts_with("agent-") =>
+                {
+                    subagents_of(project, session)
+                }
                 _ => None,
             };
         }
-        if self.tasks_dir.starts_with(path) || self.projects_dir.starts_with(path) {
+        if let Some(parts) = relative_names(&self.sessions_dir, path) {
+            return match parts.as_slice() {
+                [] => Some(Change::RegistryRoot),
+                [file] if registry_file(file) => Some(Change::Registry { file: file.clone() }),
+                _ => None,
+            };
+        }
+        if self.tasks_dir.starts_with(path)
+            || self.projects_dir.starts_with(path)
+            || self.sessions_dir.starts_with(path)
+        {
             return Some(Change::AllRoots);
         }
         None
@@ -122,6 +171,7 @@ mod tests {
         Layout {
             tasks_dir: "/c/tasks".into(),
             projects_dir: "/c/projects".into(),
+            sessions_dir: "/c/sessions".into(),
         }
     }
 
@@ -172,8 +222,42 @@ mod tests {
             Some(Change::SessionsIndex { project: p() }),
         );
         check("/c/projects/-repo/agent-1.jsonl", None);
-        check("/c/projects/-repo/u1/subagents/agent-2.jsonl", None);
-        check("/c/projects/-repo/u1/subagents", None);
+        let subagents = || {
+            Some(Change::Subagents {
+                project: p(),
+                session: "u1".into(),
+            })
+        };
+        check("/c/projects/-repo/u1/subagents/agent-2.jsonl", subagents());
+        check(
+            "/c/projects/-repo/u1/subagents/agent-2.meta.json",
+            subagents(),
+        );
+        check("/c/projects/-repo/u1/subagents", subagents());
+        check("/c/projects/-repo/u1", subagents());
+        check("/c/projects/-repo/u1/subagents/notes.txt", None);
+        check("/c/projects/-repo/u1/other/agent-2.jsonl", None);
+    }
+
+    #[test]
+    fn classifies_registry_paths() {
+        check("/c/sessions", Some(Change::RegistryRoot));
+        check(
+            "/c/sessions/48213.json",
+            Some(Change::Registry {
+                file: "48213.json".into(),
+            }),
+        );
+        check(
+            "/c/sessions/pid-31337.json",
+            Some(Change::Registry {
+                file: "pid-31337.json".into(),
+            }),
+        );
+        check("/c/sessions/.48213.json.tmp", None);
+        check("/c/sessions/abc.json", None);
+        check("/c/sessions/0.json", None);
+        check("/c/sessions/1/2.json", None);
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod fuzz;
 pub mod ids;
 pub mod index;
 pub mod layout;
+pub mod process;
+pub mod registry;
 pub mod sessions_index;
 pub mod task;
 pub mod time;

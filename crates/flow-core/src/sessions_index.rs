@@ -12,6 +12,8 @@ pub struct IndexEntry {
     pub git_branch: Option<String>,
     /// Normalized to RFC 3339 with milliseconds.
     pub created: Option<String>,
+    /// The session's working dir, a fallback for its project.
+    pub project_path: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -28,6 +30,7 @@ struct RawEntry {
     summary: Option<String>,
     git_branch: Option<String>,
     created: Option<String>,
+    project_path: Option<String>,
 }
 
 /// Parses the index. Entries that do not have the expected shape are skipped one by one, so one
@@ -44,6 +47,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, IndexEntry)>, serde_json::Erro
                 description: non_empty(e.description).or(non_empty(e.summary)),
                 git_branch: non_empty(e.git_branch),
                 created: e.created.as_deref().and_then(normalize_rfc3339),
+                project_path: non_empty(e.project_path),
             };
             (e.session_id, entry)
         })

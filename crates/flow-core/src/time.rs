@@ -122,10 +122,14 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
 /// Re-renders a timestamp found in Claude Code's files in the contract's form; `None` if it
 /// is not a timestamp at all.
 pub fn normalize_rfc3339(raw: &str) -> Option<String> {
+    parse_rfc3339(raw).map(rfc3339_millis)
+}
+
+/// A timestamp found in Claude Code's files (RFC 3339, with or without fractions and `Z`).
+pub fn parse_rfc3339(raw: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(raw.trim_end_matches('Z'))
         .or_else(|_| humantime::parse_rfc3339(raw))
         .ok()
-        .map(rfc3339_millis)
 }
 
 #[cfg(test)]

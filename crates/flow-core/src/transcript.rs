@@ -9,15 +9,41 @@ use std::path::Path;
 use memchr::memmem;
 use serde::Deserialize;
 
-/// What the board shows about a session, taken from its transcript (contract §1).
+/// What the board shows about a session, taken from its transcript (contract §1 and §6).
+/// Compared as a whole to decide whether a session's metadata changed, so it holds only what
+/// changes rarely; the time of the newest record is kept beside it, in the cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TranscriptMeta {
     /// From the first line that carries a `slug`.
     pub slug: Option<String>,
-    /// From the first line that carries a `cwd`.
+    /// From the first line that carries a `cwd`: the session's project.
     pub cwd: Option<String>,
+    /// The newest `cwd` (an agent that `cd`s or is compacted in a subfolder moves).
+    pub latest_cwd: Option<String>,
+    /// The newest non-empty `gitBranch`.
+    pub git_branch: Option<String>,
     /// From the last `{"type":"custom-title"}` line anywhere (a `/rename` appends it late).
     pub custom_title: Option<String>,
+    /// From the last `{"type":"ai-title"}` line.
+    pub ai_title: Option<String>,
+    /// From the last `{"type":"agent-name"}` line.
+    pub agent_name: Option<String>,
+    /// From the newest `{"type":"summary"}` record.
+    pub summary: Option<String>,
+}
+
+impl TranscriptMeta {
+    /// The session's title by the contract's precedence (custom title › AI title › agent
+    /// name › summary › slug); a team's description, which ranks above the summary, is the
+    /// caller's to add.
+    pub fn title(&self) -> Option<&str> {
+        self.custom_title
+            .as_deref()
+            .or(self.ai_title.as_deref())
+            .or(self.agent_name.as_deref())
+            .or(self.summary.as_deref())
+            .or(self.slug.as_deref())
+    }
 }
 
 /// A line longer than this is not buffered: none of the lines we look for is that long, and a
@@ -34,19 +60,28 @@ pub struct TranscriptCursor {
     /// Set while skipping the rest of an over-long line.
     skipping: bool,
     pub meta: TranscriptMeta,
+    /// The `timestamp` of the newest record that has one, as written.
+    pub last_timestamp: Option<String>,
 }
 
+/// The fields of the rare records that name a session.
 #[derive(Deserialize)]
-struct Probe {
+#[serde(rename_all = "camelCase")]
+struct TitleProbe {
     #[serde(rename = "type")]
     kind: Option<String>,
-    slug: Option<String>,
-    cwd: Option<String>,
-    #[serde(rename = "customTitle")]
     custom_title: Option<String>,
+    ai_title: Option<String>,
+    agent_name: Option<String>,
+    summary: Option<String>,
 }
 
 impl TranscriptCursor {
+    /// When the newest record was written, if it said.
+    pub fn last_activity(&self) -> Option<std::time::SystemTime> {
+        crate::time::parse_rfc3339(self.last_timestamp.as_deref()?)
+    }
+
     /// Reads whatever was appended since the last call and reports whether `meta` changed.
     /// A file that shrank was replaced or truncated, so it is read again from the start.
     pub fn read_new(&mut self, path: &Path) -> io::Result<bool> {
@@ -98,29 +133,84 @@ impl TranscriptCursor {
     }
 
     fn scan_line(&mut self, line: &[u8]) {
-        // Cheap substring checks first: most lines are large messages we need nothing from.
-        let want_slug = self.meta.slug.is_none() && memmem::find(line, b"\"slug\"").is_some();
-        let want_cwd = self.meta.cwd.is_none() && memmem::find(line, b"\"cwd\"").is_some();
-        let maybe_title = memmem::find(line, b"custom-title").is_some();
-        if !(want_slug || want_cwd || maybe_title) {
+        // Most lines are large messages: substring searches find the few fields we need (keys
+        // of Claude Code's own records come before `message`, the timestamp after it), and only
+        // the rare naming records are parsed whole.
+        if self.meta.slug.is_none()
+            && let Some(slug) = string_field(line, b"\"slug\"", Find::First)
+        {
+            self.meta.slug = Some(slug).filter(|s| !s.is_empty());
+        }
+        if let Some(cwd) = string_field(line, b"\"cwd\"", Find::First).filter(|s| !s.is_empty()) {
+            if self.meta.cwd.is_none() {
+                self.meta.cwd = Some(cwd.clone());
+            }
+            if self.meta.latest_cwd.as_ref() != Some(&cwd) {
+                self.meta.latest_cwd = Some(cwd);
+            }
+        }
+        if let Some(branch) =
+            string_field(line, b"\"gitBranch\"", Find::First).filter(|s| !s.is_empty())
+            && self.meta.git_branch.as_ref() != Some(&branch)
+        {
+            self.meta.git_branch = Some(branch);
+        }
+        if let Some(at) = string_field(line, b"\"timestamp\"", Find::Last) {
+            self.last_timestamp = Some(at);
+        }
+        let naming = [
+            &b"custom-title"[..],
+            b"ai-title",
+            b"agent-name",
+            b"\"summary\"",
+        ]
+        .iter()
+        .any(|needle| memmem::find(line, needle).is_some());
+        if !naming {
             return;
         }
-        let Ok(probe) = serde_json::from_slice::<Probe>(line) else {
+        let Ok(probe) = serde_json::from_slice::<TitleProbe>(line) else {
             return;
         };
-        if want_slug {
-            self.meta.slug = probe.slug.filter(|s| !s.is_empty());
-        }
-        if want_cwd {
-            self.meta.cwd = probe.cwd.filter(|s| !s.is_empty());
-        }
-        if probe.kind.as_deref() == Some("custom-title")
-            && let Some(title) = probe.custom_title
-        {
-            let title = title.trim();
-            self.meta.custom_title = (!title.is_empty()).then(|| title.to_owned());
+        let clean = |t: Option<String>| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        match probe.kind.as_deref() {
+            Some("custom-title") => self.meta.custom_title = clean(probe.custom_title),
+            Some("ai-title") => self.meta.ai_title = clean(probe.ai_title),
+            Some("agent-name") => self.meta.agent_name = clean(probe.agent_name),
+            Some("summary") => {
+                if let Some(summary) = clean(probe.summary) {
+                    self.meta.summary = Some(summary);
+                }
+            }
+            _ => {}
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Find {
+    First,
+    Last,
+}
+
+/// The string value of `"key"` in a JSON line, found by substring search: `None` if the key
+/// is absent or its value is not a string. Whitespace around the colon is allowed.
+fn string_field(line: &[u8], key: &[u8], which: Find) -> Option<String> {
+    let at = match which {
+        Find::First => memmem::find(line, key)?,
+        Find::Last => memmem::rfind(line, key)?,
+    };
+    let rest = &line[at + key.len()..];
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start();
+    if !rest.starts_with(b"\"") {
+        return None;
+    }
+    // Reads exactly one string token (escapes included) and ignores what follows it.
+    let mut de = serde_json::Deserializer::from_slice(rest);
+    String::deserialize(&mut de).ok()
 }
 
 #[cfg(test)]
@@ -170,6 +260,61 @@ mod tests {
         );
         assert!(cursor.read_new(&path).unwrap());
         assert_eq!(cursor.meta.custom_title.as_deref(), Some("Final"));
+    }
+
+    #[test]
+    fn titles_branch_and_places_follow_the_newest_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        append(
+            &path,
+            concat!(
+                "{\"type\":\"summary\",\"summary\":\"Old summary\",\"leafUuid\":\"x\"}\n",
+                "{\"type\": \"user\", \"cwd\": \"/repo\", \"gitBranch\": \"main\", \"slug\": \"calm-fox\", \"message\": {\"content\": \"say \\\"cwd\\\":\\\"/fake\\\"\"}, \"timestamp\": \"2026-03-05T10:00:00Z\"}\n",
+            ),
+        );
+        let mut c = TranscriptCursor::default();
+        c.read_new(&path).unwrap();
+        assert_eq!(
+            c.meta.title(),
+            Some("Old summary"),
+            "summary outranks the slug"
+        );
+        assert_eq!(c.meta.git_branch.as_deref(), Some("main"));
+        assert_eq!(c.last_timestamp.as_deref(), Some("2026-03-05T10:00:00Z"));
+
+        append(
+            &path,
+            "{\"type\":\"agent-name\",\"agentName\":\"runner\"}\n",
+        );
+        c.read_new(&path).unwrap();
+        assert_eq!(c.meta.title(), Some("runner"));
+        append(&path, "{\"type\":\"ai-title\",\"aiTitle\":\"Fix login\"}\n");
+        c.read_new(&path).unwrap();
+        assert_eq!(c.meta.title(), Some("Fix login"));
+        append(
+            &path,
+            "{\"cwd\":\"/repo/pkg\",\"gitBranch\":\"\",\"type\":\"system\",\"timestamp\":\"2026-03-05T11:40:00.000Z\"}\n",
+        );
+        c.read_new(&path).unwrap();
+        assert_eq!(
+            c.meta.git_branch.as_deref(),
+            Some("main"),
+            "an empty branch keeps the last one"
+        );
+        assert_eq!(c.meta.cwd.as_deref(), Some("/repo"));
+        assert_eq!(c.meta.latest_cwd.as_deref(), Some("/repo/pkg"));
+        append(
+            &path,
+            "{\"type\":\"custom-title\",\"customTitle\":\"Mine\"}\n{\"type\":\"ai-title\",\"aiTitle\":\"Later AI\"}\n",
+        );
+        c.read_new(&path).unwrap();
+        assert_eq!(
+            c.meta.title(),
+            Some("Mine"),
+            "a custom title beats a later AI title"
+        );
+        assert_eq!(c.meta.ai_title.as_deref(), Some("Later AI"));
     }
 
     #[test]

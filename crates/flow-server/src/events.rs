@@ -4,7 +4,7 @@
 use flow_core::{Delta, FileEvent, Index};
 use serde_json::{Value, json};
 
-use crate::views::{SessionView, TaskView};
+use crate::views::{ActivityView, SessionView, TaskView};
 
 /// The event for one delta and the session it concerns (for WebSocket filtering).
 pub(crate) fn event_for(index: &Index, delta: &Delta) -> (Value, Option<String>) {
@@ -15,6 +15,25 @@ pub(crate) fn event_for(index: &Index, delta: &Delta) -> (Value, Option<String>)
     };
     match delta {
         Delta::Metadata => (json!({"type": "metadata-update"}), None),
+        Delta::SessionState { session } => {
+            let live = index.liveness(session);
+            let mut event = json!({
+                "type": "session-state",
+                "sessionId": session,
+                "state": live.state.as_str(),
+                "live": live.live,
+                "waitingFor": live.waiting_for,
+            });
+            // Extension: the whole summary, as for `update`, so a client can place a session
+            // it has not seen yet (one that keeps no task list) without a read.
+            if let Some(view) = index
+                .any_summary(session)
+                .map(|s| serde_json::to_value(ActivityView::from(s)).unwrap_or(Value::Null))
+            {
+                event["session"] = view;
+            }
+            (event, Some(session.clone()))
+        }
         Delta::SessionAdded { session } => {
             let mut event = update("addDir", session, None);
             if let Some(view) = session_view(session) {

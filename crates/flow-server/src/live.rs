@@ -23,6 +23,9 @@ use crate::watcher::{Notice, Watches};
 
 /// How often the stat-only reconciliation runs.
 const RECONCILE: Duration = Duration::from_secs(15);
+/// How often the processes of live registry entries are probed: a process that exits without
+/// removing its registry file shows as `ended` within this (contract §6: within 5 s).
+const LIVENESS: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub(crate) struct IndexTask {
@@ -38,7 +41,11 @@ pub(crate) struct IndexTask {
 pub(crate) fn watch(layout: &Layout) -> Watching {
     let (tx, rx) = mpsc::channel(4096);
     let overflowed = Arc::new(AtomicBool::new(false));
-    let roots = vec![layout.tasks_dir.clone(), layout.projects_dir.clone()];
+    let roots = vec![
+        layout.tasks_dir.clone(),
+        layout.projects_dir.clone(),
+        layout.sessions_dir.clone(),
+    ];
     let watches = match Watches::new(roots, tx, overflowed.clone()) {
         Ok(w) => Some(w),
         Err(err) => {
@@ -75,6 +82,8 @@ impl IndexTask {
         let mut pending = Debounce::default();
         let mut reconcile = tokio::time::interval(RECONCILE);
         reconcile.tick().await;
+        let mut liveness = tokio::time::interval(LIVENESS);
+        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = pending.deadline();
             tokio::select! {
@@ -108,6 +117,7 @@ impl IndexTask {
                     }
                     self.apply(batch).await;
                 }
+                _ = liveness.tick() => self.sweep_liveness().await,
                 _ = reconcile.tick() => {
                     if watches.as_mut().is_some_and(|w| w.sync(false)) {
                         tracing::debug!("watch set changed during reconciliation");
@@ -135,6 +145,27 @@ impl IndexTask {
         crate::supervisor::log_join_error("applying file changes", res);
     }
 
+    /// Probes the live registry entries without holding the index, then writes only if a
+    /// process has gone (or a subagent fell quiet).
+    async fn sweep_liveness(&self) {
+        let sweep = self.read().liveness_sweep();
+        let this = self.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let found = sweep.run();
+            if found.is_empty() {
+                return;
+            }
+            let mut index = this
+                .index
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let deltas = index.apply_liveness(found);
+            publish(&index, &this.hub, &deltas);
+        })
+        .await;
+        crate::supervisor::log_join_error("liveness sweep", res);
+    }
+
     /// Re-lists everything, one session folder or project per lock, so readers never wait for
     /// a whole-tree pass.
     async fn reconcile(&self) {
@@ -153,8 +184,13 @@ pub(crate) fn apply_and_publish(index: &RwLock<Index>, hub: &Hub, batch: Vec<Cha
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let deltas = index.apply(batch);
-    for delta in &deltas {
-        let (event, session) = event_for(&index, delta);
+    publish(&index, hub, &deltas);
+}
+
+/// One event per delta, rendered from the index right after the change.
+fn publish(index: &Index, hub: &Hub, deltas: &[flow_core::Delta]) {
+    for delta in deltas {
+        let (event, session) = event_for(index, delta);
         hub.publish(&event, session.as_deref());
     }
 }

@@ -42,6 +42,7 @@ impl AppState {
         let layout = Layout {
             tasks_dir: config.tasks_dir.clone(),
             projects_dir: config.projects_dir.clone(),
+            sessions_dir: config.sessions_dir.clone(),
         };
         // Placing recursive watches walks the whole tree, so it runs beside the scan rather
         // than before it. A file changed in the instant between the scan reading its folder

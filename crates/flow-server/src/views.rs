@@ -21,11 +21,59 @@ pub(crate) struct SessionView<'a> {
     pub pending: usize,
     pub created_at: Option<&'a str>,
     pub modified_at: String,
+    // Contract §6 (additive): who is working and who waits.
+    pub state: &'static str,
+    pub live: bool,
+    /// What a waiting session waits for (extension; `null` unless `state` is `waiting`).
+    pub waiting_for: Option<&'a str>,
+    pub last_activity_at: Option<String>,
+    pub cwd: Option<&'a str>,
+    /// The agent team the session leads or belongs to (teams are not read yet: `null`).
+    pub team: Option<&'a str>,
+    /// The plan the session wrote (plans are not read yet: `null`).
+    pub plan_slug: Option<&'a str>,
+    pub subagents: SubagentsView,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct SubagentsView {
+    pub running: usize,
+    pub total: usize,
+}
+
+/// A session as `/api/activity` lists it: the `/api/sessions` item plus `hasTaskList`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActivityView<'a> {
+    #[serde(flatten)]
+    pub session: SessionView<'a>,
+    pub has_task_list: bool,
+}
+
+impl<'a> From<SessionSummary<'a>> for ActivityView<'a> {
+    fn from(s: SessionSummary<'a>) -> Self {
+        let has_task_list = s.has_task_list;
+        Self {
+            session: SessionView::from(s),
+            has_task_list,
+        }
+    }
 }
 
 impl<'a> From<SessionSummary<'a>> for SessionView<'a> {
     fn from(s: SessionSummary<'a>) -> Self {
         Self {
+            state: s.liveness.state.as_str(),
+            live: s.liveness.live,
+            waiting_for: s.liveness.waiting_for,
+            last_activity_at: s.last_activity_at.map(rfc3339_millis),
+            cwd: s.cwd,
+            team: None,
+            plan_slug: None,
+            subagents: SubagentsView {
+                running: s.subagents.running,
+                total: s.subagents.total,
+            },
             id: s.id,
             name: s.name,
             slug: s.slug,

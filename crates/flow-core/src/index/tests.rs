@@ -18,6 +18,7 @@ impl Tree {
         Layout {
             tasks_dir: self.dir.path().join("tasks"),
             projects_dir: self.dir.path().join("projects"),
+            sessions_dir: self.dir.path().join("sessions"),
         }
     }
     fn write(&self, rel: &str, text: &str) {
@@ -211,12 +212,21 @@ fn late_rename_is_metadata_and_reads_only_appended_bytes() {
 }
 
 #[test]
-fn unlinked_transcripts_are_not_read() {
+fn old_unlinked_transcripts_are_not_read_but_recent_ones_are() {
     let t = Tree::new();
     t.write("projects/-r/lonely.jsonl", "{\"slug\":\"x\"}\n");
+    t.write("projects/-r/recent.jsonl", "{\"slug\":\"y\"}\n");
+    let month_ago = SystemTime::now() - std::time::Duration::from_secs(30 * 24 * 3600);
+    fs::File::open(t.dir.path().join("projects/-r/lonely.jsonl"))
+        .unwrap()
+        .set_modified(month_ago)
+        .unwrap();
     let index = Index::scan(t.layout());
     assert!(index.transcripts["lonely"].cursor.is_none());
     assert!(Path::new(&index.transcripts["lonely"].path).exists());
+    assert!(index.transcripts["recent"].cursor.is_some());
+    assert_eq!(index.any_summary("recent").unwrap().name, Some("y"));
+    assert_eq!(index.any_summary("lonely").unwrap().name, None);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The route table: every path Flow answers, in one place (contract §3).
 
+mod activity;
 mod edits;
 mod health;
 mod plan;
@@ -26,6 +27,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions", get(sessions::list_sessions))
         .route("/sessions/{session_id}", get(sessions::get_session))
         .route("/sessions/{session_id}/plan", get(plan::get_plan))
+        .route("/sessions/{session_id}/agents", get(activity::list_agents))
+        .route("/activity", get(activity::list_activity))
         .route("/tasks/all", get(tasks::list_all_tasks))
         .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
         .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))
