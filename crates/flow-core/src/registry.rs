@@ -35,6 +35,8 @@ pub enum RegistryError {
     Json(#[from] serde_json::Error),
     #[error("the entry names no session")]
     NoSession,
+    #[error("the entry's session id is not a valid id: {0}")]
+    BadSession(#[from] crate::ids::IdError),
 }
 
 #[derive(Deserialize)]
@@ -65,6 +67,7 @@ pub fn parse(file_name: &str, bytes: &[u8]) -> Result<RegistryEntry, RegistryErr
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .ok_or(RegistryError::NoSession)?;
+    crate::ids::SessionId::parse(&session_id)?;
     let pid = raw
         .pid
         .as_ref()

@@ -107,7 +107,10 @@ impl IndexTask {
                 () = sleep_until_some(deadline), if deadline.is_some() => {
                     let mut batch = pending.take();
                     let roots_changed = batch.iter().any(|c| {
-                        matches!(c, Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot)
+                        matches!(
+                            c,
+                            Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot | Change::RegistryRoot
+                        )
                     });
                     if roots_changed {
                         if let Some(w) = watches.as_mut() {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agents;
 mod config;
 mod edits;
 mod features;

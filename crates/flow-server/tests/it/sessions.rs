@@ -65,7 +65,37 @@ pub(crate) fn board() -> ClaudeTree {
 #[tokio::test]
 async fn session_list_has_every_field_newest_first() {
     let server = TestServer::start(board()).await;
-    let body = server.get_json("/api/sessions", 200).await;
+    let mut body = server.get_json("/api/sessions", 200).await;
+    // The agent fields of contract §6 are checked here; the §3 fields below, exactly.
+    let agent_fields = [
+        "state",
+        "live",
+        "waitingFor",
+        "lastActivityAt",
+        "cwd",
+        "team",
+        "planSlug",
+        "subagents",
+    ];
+    let mut extra = Vec::new();
+    for item in body.as_array_mut().unwrap() {
+        let item = item.as_object_mut().unwrap();
+        extra.push(agent_fields.map(|k| item.remove(k).unwrap_or_else(|| panic!("{k} missing"))));
+    }
+    let [state, live, waiting, last, cwd, team, plan, subagents] = &extra[0];
+    assert_eq!(
+        (state, live, waiting),
+        (&json!("ended"), &json!(false), &Value::Null)
+    );
+    assert!(last.is_string(), "the transcript's time: {last}");
+    assert_eq!(cwd, "/elsewhere", "the newest cwd");
+    assert_eq!((team, plan), (&Value::Null, &Value::Null));
+    assert_eq!(subagents, &json!({"running":0,"total":1}));
+    assert_eq!(
+        extra[2][3],
+        Value::Null,
+        "no transcript, no registry: no activity time"
+    );
     assert_eq!(
         body,
         json!([
