@@ -17,9 +17,35 @@ pub struct Session {
     pub in_progress: u64,
     pub pending: u64,
     pub modified_at: String,
+    /// `busy`, `idle`, `waiting`, `shell` or `ended` (contract §6); empty from an older server.
+    pub state: String,
+    /// Whether the session's Claude Code process is running.
+    pub live: bool,
+    /// What a waiting session waits for.
+    pub waiting_for: Option<String>,
 }
 
 impl Session {
+    /// The session's state; `ended` when the server did not say (an older server).
+    pub fn state(&self) -> &str {
+        if self.state.is_empty() {
+            "ended"
+        } else {
+            &self.state
+        }
+    }
+
+    /// Waiting for the user: a permission, an answer, input.
+    pub fn needs_you(&self) -> bool {
+        self.live && self.state == "waiting"
+    }
+
+    /// Working right now: its process runs and it has work in progress. An in-progress task
+    /// of a session that is not live is stale, not activity (contract §6).
+    pub fn is_active(&self) -> bool {
+        self.live && self.in_progress > 0
+    }
+
     /// What people call it: its title, else its slug, else its id: a UUID by its first 8
     /// characters, anything else whole (`session-1a2b3c4d` folders all start alike, so their
     /// prefix tells nothing apart). The same rule as the web board.

@@ -32,7 +32,8 @@ pub(crate) fn event_for(index: &Index, delta: &Delta) -> (Value, Option<String>)
             {
                 event["session"] = view;
             }
-            (event, Some(session.clone()))
+            // Not an `update`: WebSocket subscriptions pass it to everyone (contract §4).
+            (event, None)
         }
         Delta::SessionAdded { session } => {
             let mut event = update("addDir", session, None);

@@ -160,9 +160,18 @@ impl App {
         self.clamp();
     }
 
+    /// Sessions that wait for the user first, then newest first.
     fn sort_sessions(&mut self) {
-        self.sessions
-            .sort_by(|a, b| b.modified_at.cmp(&a.modified_at));
+        self.sessions.sort_by(|a, b| {
+            b.needs_you()
+                .cmp(&a.needs_you())
+                .then_with(|| b.modified_at.cmp(&a.modified_at))
+        });
+    }
+
+    /// The sessions waiting for the user, in list order.
+    pub(crate) fn needing_you(&self) -> Vec<&Session> {
+        self.sessions.iter().filter(|s| s.needs_you()).collect()
     }
 
     fn upsert_session(&mut self, session: Session) {
@@ -215,6 +224,18 @@ impl App {
                         self.tasks.remove(session);
                     }
                     _ => {}
+                }
+            }
+            Some("session-state") => {
+                let Some(id) = event.get("sessionId").and_then(Value::as_str) else {
+                    return requests;
+                };
+                if let Some(s) = self.sessions.iter_mut().find(|s| s.id == id) {
+                    let text = |k: &str| event.get(k).and_then(Value::as_str).map(str::to_owned);
+                    s.state = text("state").unwrap_or_default();
+                    s.live = event.get("live").and_then(Value::as_bool).unwrap_or(false);
+                    s.waiting_for = text("waitingFor");
+                    self.sort_sessions();
                 }
             }
             Some("metadata-update") => requests.push(Request::Sessions),
@@ -314,10 +335,12 @@ impl App {
         })
     }
 
-    /// Every in-progress task across sessions, for the live feed: (session label, task).
+    /// Every in-progress task of a live session, for the live feed: (session label, task). An
+    /// ended session's in-progress tasks are stale, not current work.
     pub(crate) fn live_feed(&self) -> Vec<(&str, &Task)> {
         self.sessions
             .iter()
+            .filter(|s| s.live)
             .flat_map(|s| {
                 self.tasks
                     .get(&s.id)

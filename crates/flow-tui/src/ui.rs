@@ -57,9 +57,27 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Span::from(" "),
         dot,
     ];
+    let waiting = app.needing_you();
     match state {
         // Stale data stays on screen, but the user must see that it is stale.
         Some(text) if app.loaded => spans.push(Span::from(text).red()),
+        // The first question: which agent waits for me.
+        _ if !waiting.is_empty() => {
+            spans.push(
+                Span::from(format!("  ! {} need you: ", waiting.len()))
+                    .yellow()
+                    .bold(),
+            );
+            let names: Vec<String> = waiting
+                .iter()
+                .map(|s| match s.waiting_for.as_deref() {
+                    Some(what) => format!("{} ({what})", s.label()),
+                    None => s.label().to_owned(),
+                })
+                .collect();
+            let room = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
+            spans.push(Span::from(fit(&names.join(", "), room)).yellow());
+        }
         _ => spans.push(Span::from(format!("  {}", app.url)).dark_gray()),
     }
     frame.render_widget(Line::from(spans), area);
@@ -145,11 +163,7 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let items: Vec<ListItem<'_>> = visible
         .iter()
         .map(|s| {
-            let active = if s.in_progress > 0 {
-                Span::from("● ").green()
-            } else {
-                Span::from("  ")
-            };
+            let active = state_mark(s);
             let progress = format!(
                 "{}/{}",
                 s.completed,
@@ -190,6 +204,19 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Style::new().add_modifier(Modifier::BOLD).fg(ACCENT)
         });
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// A session's state at a glance: `!` waits for you, `●` works, `○` is open but idle, blank
+/// has ended.
+fn state_mark(s: &flow_client::model::Session) -> Span<'static> {
+    if s.needs_you() {
+        return Span::from("! ").yellow().bold();
+    }
+    match (s.live, s.state()) {
+        (true, "idle" | "shell") => Span::from("○ ").dark_gray(),
+        (true, _) => Span::from("● ").green(),
+        _ => Span::from("  "),
+    }
 }
 
 fn draw_column(frame: &mut Frame<'_>, area: Rect, app: &App, c: usize, column: Column) {

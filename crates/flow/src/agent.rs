@@ -180,7 +180,7 @@ async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
     if sessions.is_empty() {
         return print("No sessions yet: Claude Code writes task lists to ~/.claude/tasks/.\n");
     }
-    let rows: Vec<[String; 5]> = sessions
+    let rows: Vec<[String; 6]> = sessions
         .iter()
         .map(|s| {
             let done = format!(
@@ -188,7 +188,12 @@ async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
                 s.completed,
                 s.completed + s.in_progress + s.pending
             );
-            let active = if s.in_progress > 0 { "●" } else { "" };
+            // In progress but not live is stale work, not activity (contract §6).
+            let active = if s.is_active() { "●" } else { "" };
+            let state = match s.waiting_for.as_deref().filter(|_| s.needs_you()) {
+                Some(what) => format!("waiting: {}", cut(what, 40)),
+                None => s.state().to_owned(),
+            };
             let place = [s.project_name(), s.git_branch.as_deref()]
                 .into_iter()
                 .flatten()
@@ -196,6 +201,7 @@ async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
                 .join(" · ");
             [
                 s.id.clone(),
+                state,
                 done,
                 active.into(),
                 s.label().to_owned(),
@@ -203,7 +209,10 @@ async fn sessions(args: SessionsArgs) -> Result<(), Failure> {
             ]
         })
         .collect();
-    print(&table(&["SESSION", "DONE", "", "NAME", "PROJECT"], &rows))
+    print(&table(
+        &["SESSION", "STATE", "DONE", "", "NAME", "PROJECT"],
+        &rows,
+    ))
 }
 
 async fn tasks(args: TasksArgs) -> Result<(), Failure> {
@@ -455,6 +464,16 @@ fn id_list(ids: &[Value]) -> String {
         .map(|id| format!("#{id}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Left-aligned columns two spaces apart, widths in terminal columns (a CJK character takes

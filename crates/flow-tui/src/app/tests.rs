@@ -26,15 +26,14 @@ fn task(session: &str, id: &str, status: &str, extra: serde_json::Value) -> Task
     serde_json::from_value(value).unwrap()
 }
 
-/// Two sessions: `a` (newest) with tasks 1 pending, 2 in progress, 3 completed, 4 internal,
-/// 5 blocked by 1; `b` with one pending task about "parser".
+/// Two sessions: `a` (newest, its agent busy) with tasks 1 pending, 2 in progress, 3
+/// completed, 4 internal, 5 blocked by 1; `b` (ended) with one pending task about "parser".
 fn loaded() -> App {
     let mut app = App::new("http://127.0.0.1:3456");
+    let mut a = session("a", "Alpha", "2026-11-24T12:00:00.000Z");
+    (a.state, a.live) = ("busy".into(), true);
     app.update(Msg::Snapshot {
-        sessions: vec![
-            session("b", "Bravo", "2026-11-24T10:00:00.000Z"),
-            session("a", "Alpha", "2026-11-24T12:00:00.000Z"),
-        ],
+        sessions: vec![session("b", "Bravo", "2026-11-24T10:00:00.000Z"), a],
         tasks: vec![
             task("a", "2", "in_progress", json!({})),
             task(
@@ -436,4 +435,47 @@ fn cards_show_the_id_once_whatever_the_subject() {
         assert_eq!(text.matches(&format!("#{id}")).count(), 1, "#{id}:\n{text}");
     }
     assert!(shows(&rows, "#23 日本"), "{text}");
+}
+
+#[test]
+fn a_session_that_starts_waiting_moves_first_and_is_listed_as_needing_you() {
+    let mut app = loaded();
+    assert_eq!(app.sessions[0].id, "a");
+    assert!(app.needing_you().is_empty());
+    app.update(Msg::Event(json!({
+        "type": "session-state", "sessionId": "b", "state": "waiting", "live": true,
+        "waitingFor": "approve Bash"
+    })));
+    assert_eq!(app.sessions[0].id, "b", "waiting sessions come first");
+    let waiting: Vec<_> = app.needing_you().iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(waiting, ["b"]);
+    assert_eq!(app.sessions[0].waiting_for.as_deref(), Some("approve Bash"));
+    // An event for a session the board does not list changes nothing.
+    app.update(Msg::Event(
+        json!({"type": "session-state", "sessionId": "zz", "state": "busy", "live": true}),
+    ));
+    assert_eq!(app.sessions.len(), 2);
+    app.update(Msg::Event(json!({
+        "type": "session-state", "sessionId": "b", "state": "ended", "live": false, "waitingFor": null
+    })));
+    assert!(app.needing_you().is_empty());
+    assert_eq!(app.sessions[0].id, "a");
+}
+
+#[test]
+fn only_live_sessions_feed_the_live_list() {
+    let mut app = loaded();
+    let feed: Vec<_> = app
+        .live_feed()
+        .iter()
+        .map(|(s, t)| (*s, t.id.as_str()))
+        .collect();
+    assert_eq!(feed, [("Alpha", "2")]);
+    app.update(Msg::Event(json!({
+        "type": "session-state", "sessionId": "a", "state": "ended", "live": false
+    })));
+    assert!(
+        app.live_feed().is_empty(),
+        "in progress, but nobody runs: stale"
+    );
 }

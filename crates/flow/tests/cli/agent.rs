@@ -33,9 +33,60 @@ fn server_with_session() -> Server {
     Server::start_in(dir, 0)
 }
 
+/// A running process standing in for Claude Code (killed on drop).
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn sessions_and_tasks_print_tables_and_json() {
     let server = server_with_session();
+    let mut watch = server.spawn(&["watch"]);
+    let mut events = BufReader::new(watch.stdout.take().unwrap()).lines();
+    assert!(events.next().unwrap().unwrap().contains("connected"));
+    let mut next_event = |kind: &str| -> Value {
+        let line = events
+            .find(|l| l.as_ref().is_ok_and(|l| l.contains(kind)))
+            .unwrap_or_else(|| panic!("flow watch streams {kind}"))
+            .unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+
+    // s-beta has work in progress but no running process: stale, not active.
+    server.write_task("s-beta", &task("1", "in_progress", "Left behind"));
+    next_event("s-beta");
+    let table = server.run(&["sessions"]).expect(0);
+    let beta = table.stdout.lines().find(|l| l.starts_with("s-beta"));
+    let beta = beta.unwrap_or_else(|| panic!("no row for s-beta: {table:?}"));
+    assert!(beta.contains("ended") && !beta.contains('●'), "{beta}");
+
+    // s-alpha's Claude Code runs and waits for a permission.
+    let agent = Agent(
+        std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap(),
+    );
+    std::fs::create_dir_all(server.path("sessions")).unwrap();
+    flow_core::fs::write_atomic(
+        &server.path(&format!("sessions/{}.json", agent.0.id())),
+        json!({"pid": agent.0.id(), "sessionId": "s-alpha", "status": "waiting", "waitingFor": "approve Bash"})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let state = next_event("session-state");
+    assert_eq!(
+        (state["sessionId"].clone(), state["state"].clone()),
+        (json!("s-alpha"), json!("waiting"))
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
 
     let table = server.run(&["sessions"]).expect(0);
     let row = table
@@ -44,15 +95,25 @@ fn sessions_and_tasks_print_tables_and_json() {
         .find(|l| l.starts_with("s-alpha"))
         .unwrap_or_else(|| panic!("no row for the session: {table:?}"));
     assert!(row.contains("2/4"), "{row}");
-    assert!(row.contains('●'), "active sessions are marked: {row}");
+    assert!(row.contains("waiting: approve Bash"), "{row}");
+    assert!(
+        row.contains('●'),
+        "live sessions with work in progress are marked: {row}"
+    );
 
     let listed = server
         .run(&["sessions", "--json", "--limit", "all"])
         .expect(0)
         .json();
-    assert_eq!(listed[0]["id"], "s-alpha");
-    assert_eq!(listed[0]["taskCount"], 4);
-    assert_eq!(listed[0]["inProgress"], 1);
+    let alpha = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "s-alpha")
+        .expect("s-alpha listed");
+    assert_eq!(alpha["taskCount"], 4);
+    assert_eq!(alpha["inProgress"], 1);
+    assert_eq!(alpha["state"], "waiting");
 
     let tasks = server.run(&["tasks", "s-alpha"]).expect(0).stdout;
     let sections: Vec<&str> = tasks.lines().filter(|l| !l.starts_with(' ')).collect();

@@ -167,10 +167,51 @@ fn seed(root: &Path) {
     file.set_modified(old).unwrap();
 }
 
+/// A running process standing in for a session's Claude Code, registered in `sessions/` the
+/// way Claude Code registers itself; killed on drop.
+struct LiveAgent {
+    child: std::process::Child,
+    file: std::path::PathBuf,
+    session: &'static str,
+}
+
+impl LiveAgent {
+    fn start(root: &Path, session: &'static str) -> Self {
+        let child = Command::new("sleep").arg("600").spawn().unwrap();
+        let file = root.join(format!("sessions/{}.json", child.id()));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let agent = Self {
+            child,
+            file,
+            session,
+        };
+        agent.set(json!({"status": "busy"}));
+        agent
+    }
+
+    /// Rewrites the registry entry (atomically, as Claude Code does) with these fields.
+    fn set(&self, fields: serde_json::Value) {
+        let mut entry = json!({"pid": self.child.id(), "sessionId": self.session, "cwd": "/work"});
+        for (k, v) in fields.as_object().unwrap() {
+            entry[k] = v.clone();
+        }
+        flow_core::fs::write_atomic(&self.file, entry.to_string().as_bytes()).unwrap();
+    }
+}
+
+impl Drop for LiveAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn tui_shows_the_selected_session_and_follows_file_writes_without_a_key_press() {
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path());
+    // s-alpha's agent runs, so its in-progress task is current work in the live feed.
+    let agent = LiveAgent::start(dir.path(), "s-alpha");
     let server = Server::start_in(dir, 0);
     let tmux = Tmux::run(&flow_tui(&server.url), 120, 40);
 
@@ -203,6 +244,22 @@ fn tui_shows_the_selected_session_and_follows_file_writes_without_a_key_press() 
     assert!(
         screen.contains("Doing Design the schema"),
         "live feed:\n{screen}"
+    );
+
+    // The agent stops to ask for a permission: the header says who needs the user.
+    agent.set(json!({"status": "waiting", "waitingFor": "approve Bash"}));
+    let screen = tmux.wait_text("1 need you");
+    assert!(screen.contains("s-alpha (approve Bash)"), "{screen}");
+    assert!(
+        screen.contains("│! s-alpha"),
+        "marked in the list: {screen}"
+    );
+    // It exits without cleaning up: its work is no longer current, and nobody waits.
+    drop(agent);
+    let screen = tmux.wait_for("the session ended", |s| !s.contains("need you"));
+    assert!(
+        !screen.contains("Doing Design the schema"),
+        "stale work left the feed:\n{screen}"
     );
 }
 
