@@ -8,10 +8,11 @@ import { api } from '/common.js';
 import { createFeatures } from '/features.js';
 import { connect } from '/live.js';
 import { bindKeys } from '/keys.js';
-import { celebrate, notifyWanted, rememberNotify } from '/notify.js';
+import { announceWaiting, celebrate, notifyWanted, rememberNotify } from '/notify.js';
 import { fetchRead } from '/reads.js';
 import { onRoute, parseHash, syncHash } from '/router.js';
 import * as S from '/store.js';
+import { createActivity } from '/views/activity.js';
 import { createBoard } from '/views/board.js';
 import { askDelete, createDetail } from '/views/detail.js';
 import { createSidebar } from '/views/sidebar.js';
@@ -45,6 +46,7 @@ const apply = (transition, ...args) => commit(transition(state, ...args));
 function run(effect) {
   if (effect.type === 'read') read(effect.read).catch(() => {});
   else if (effect.type === 'completed') celebrate(effect.task, effect.session);
+  else if (effect.type === 'waiting') announceWaiting(effect.session);
 }
 
 /** Begins a read (store.js explains why it needs a token) and applies its answer or failure. */
@@ -65,10 +67,12 @@ async function read(what, fetch = () => fetchRead(what)) {
 const features = createFeatures($('features'), { onModeChange: (mode) => act(S.setFeaturesMode, mode) });
 const select = (sid) => act(S.selectSession, sid);
 const open = (sid, taskId) => act(S.openTask, sid, taskId);
+const showActivity = (sid = null) => act(S.showActivity, sid);
 const views = [
-  createSidebar({ select, open, setLimit: (limit) => act(S.setLimit, limit) }),
-  createToolbar(),
-  createBoard({ open, features }),
+  createSidebar({ select, showActivity, open, setLimit: (limit) => act(S.setLimit, limit) }),
+  createToolbar({ toggleAgents: (sid) => act(S.toggleAgents, sid) }),
+  createBoard({ open, features, showActivity: () => showActivity() }),
+  createActivity({ select, showActivity }),
   createDetail({ open }),
 ];
 
@@ -144,9 +148,11 @@ function bind() {
   $('search').addEventListener('input', (e) => act(S.setSearch, e.target.value));
   $('project-filter').addEventListener('change', (e) => act(S.setProject, e.target.value));
   $('active-only').addEventListener('change', (e) => act(S.setActiveOnly, e.target.checked));
+  $('needs-you').addEventListener('change', (e) => act(S.setNeedsYou, e.target.checked));
   $('limit').addEventListener('change', (e) => act(S.setLimit, e.target.value));
   $('all-tasks').addEventListener('click', () => select('*'));
   $('features-nav').addEventListener('click', () => act(S.showFeatures));
+  $('activity-nav').addEventListener('click', () => showActivity());
   $('theme').addEventListener('change', (e) => setTheme(e.target.value));
   $('notify').addEventListener('click', toggleNotify);
   $('help-button').addEventListener('click', () => $('help').showModal());

@@ -1,6 +1,7 @@
 // The board's keyboard: `/` search, `?` help, j/k or the arrows move between cards, Enter
 // opens, D deletes the open task, Esc closes (or leaves a text field). Keys that type into a
-// field, chords, an open dialog and the Features page (which has its own) are left alone.
+// field, chords, an open dialog and the pages without cards (Features has keys of its own) are
+// left alone.
 
 export function bindKeys({ getState, search, help, moveFocus, openFocused, closeTask, askDelete }) {
   document.addEventListener('keydown', (e) => {
@@ -13,7 +14,7 @@ export function bindKeys({ getState, search, help, moveFocus, openFocused, close
     }
     if (typing || e.metaKey || e.ctrlKey || e.altKey) return;
     if (document.querySelector('dialog[open]')) return;
-    if (state.page === 'features' && e.key !== '/' && e.key !== '?') return;
+    if (state.page !== 'tasks' && e.key !== '/' && e.key !== '?') return;
     switch (e.key) {
       case '/': e.preventDefault(); search.focus(); break;
       case '?': help.showModal(); break;

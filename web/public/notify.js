@@ -1,5 +1,6 @@
-// "Notify": a chime and a desktop notification when a task completes (the store says when; this
-// only makes the noise). The choice is kept in localStorage, per browser.
+// "Notify": a chime and a desktop notification when a task completes or a session starts waiting
+// for the user (the store says when; this only makes the noise). The choice is kept in
+// localStorage, per browser.
 
 import { sessionName } from '/select.js';
 
@@ -19,6 +20,15 @@ export function celebrate(task, session) {
   if ('Notification' in window && Notification.permission === 'granted') {
     const name = session ? sessionName(session) : '';
     new Notification(`Completed: ${task.subject ?? `#${task.id}`}`, { body: name, silent: true });
+  }
+}
+
+/** A session needs the user: say which one, and what it waits for (the registry's `waitingFor`). */
+export function announceWaiting(session) {
+  chime();
+  if ('Notification' in window && Notification.permission === 'granted') {
+    // One notification per session: a newer wait replaces the older one instead of piling up.
+    new Notification(`Waiting: ${sessionName(session)}`, { body: session.waitingFor ?? 'needs your input', tag: `waiting:${session.id}` });
   }
 }
 

@@ -1,22 +1,27 @@
 // What each read the store asks for (store.js, wantedReads) fetches, turned into the snapshot
 // applySnapshot() lays down. Sessions come a page at a time (`limit`; the server has no offset,
 // so "more" is a larger limit); a session's tasks are read when it is opened or when it changes
-// without having been read; every task only for the All tasks view and for search.
+// without having been read; every task only for the All tasks view and for search. Activity
+// (every recent session, task list or not) comes with the first read, since the empty board and
+// the Needs-you count depend on it; a session's subagents only while they are shown.
 
 import { api } from '/common.js';
 import { preloadIds } from '/select.js';
 
 const sessionPath = (sid) => `/api/sessions/${encodeURIComponent(sid)}`;
 
-/** One session's tasks; null when the server no longer has it. */
-async function sessionTasks(sid) {
+/** An answer, or null when the server does not have what was asked for. */
+async function orNull(answer) {
   try {
-    return await api(sessionPath(sid));
+    return await answer;
   } catch (err) {
     if (err.status === 404) return null;
     throw err;
   }
 }
+
+/** One session's tasks; null when the server no longer has it. */
+const sessionTasks = (sid) => orNull(api(sessionPath(sid)));
 
 /** Reads the tasks of `sids` into a Map for the snapshot's `tasks`. */
 async function tasksOf(sids) {
@@ -37,13 +42,14 @@ async function sessionList(limit, need) {
 export async function fetchRead(read) {
   switch (read.kind) {
     case 'full': {
-      const [theme, health, page] = await Promise.all([
+      const [theme, health, page, activity] = await Promise.all([
         api('/api/theme'),
         read.health ? api('/api/health') : null,
         read.all ? everything() : sessionList(read.limit, read.selected),
+        api('/api/activity'),
       ]);
       const tasks = page.allTasks ? undefined : await tasksOf(preloadIds(page.sessions, read.limit, read.selected));
-      return { replace: true, ...page, tasks, theme: theme.theme, health };
+      return { replace: true, ...page, tasks, activity, theme: theme.theme, health };
     }
     case 'all':
       return everything();
@@ -56,6 +62,10 @@ export async function fetchRead(read) {
       ]);
       return { tasks, ...list };
     }
+    case 'activity':
+      return { activity: await api('/api/activity') };
+    case 'agents':
+      return { agents: { sid: read.sid, list: await orNull(api(`${sessionPath(read.sid)}/agents`)) } };
     default:
       throw new Error(`unknown read ${read.kind}`);
   }

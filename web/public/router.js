@@ -1,5 +1,5 @@
 // The address bar: `#/session/<id>`, `#/session/<id>/task/<id>`, `#/all`, `#/features`,
-// `#/features/graph`. The hash follows the state (replaced, not pushed: a live board is one
+// `#/features/graph`, `#/activity`, `#/activity/<session id>`. The hash follows the state (replaced, not pushed: a live board is one
 // page, not a history of clicks), and a hash typed or linked to is parsed into a route the
 // store applies (store.js, route).
 
@@ -16,6 +16,7 @@ export function parseHash(hash) {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decode);
   if (parts[0] === 'features') return { page: 'features', mode: parts[1] === 'graph' ? 'graph' : 'columns' };
   if (parts[0] === 'all') return { page: 'tasks', selected: '*' };
+  if (parts[0] === 'activity') return { page: 'activity', selected: parts[1] || null };
   if (parts[0] === 'session' && parts[1]) {
     return { page: 'tasks', selected: parts[1], task: parts[2] === 'task' && parts[3] ? parts[3] : null };
   }
@@ -25,6 +26,9 @@ export function parseHash(hash) {
 export function formatHash(state) {
   let hash = '';
   if (state.page === 'features') hash = state.featuresMode === 'graph' ? '#/features/graph' : '#/features';
+  else if (state.page === 'activity') {
+    hash = state.activitySelected ? `#/activity/${encodeURIComponent(state.activitySelected)}` : '#/activity';
+  }
   else if (state.selected === '*') hash = '#/all';
   else if (state.selected) hash = `#/session/${encodeURIComponent(state.selected)}`;
   if (state.openTask && state.page === 'tasks' && state.selected && state.selected !== '*') {

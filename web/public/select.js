@@ -5,6 +5,8 @@
 
 export const STATUSES = ['pending', 'in_progress', 'completed'];
 const STALE_MS = 7 * 24 * 3600 * 1000;
+/** How long work left in progress by an ended session still shows under "Stopped" (contract §6). */
+const STOPPED_MS = 24 * 3600 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `limit` as a number of sessions ('all' is every one; none yet is zero). */
@@ -59,8 +61,44 @@ export function dependentsOf(state, sid, taskId) {
   return visibleTasks(state, sid).filter((t) => ids(t.blockedBy).includes(String(taskId)));
 }
 
+// ----- agents (contract §6) ----------------------------------------------------------------
+// A summary from an older payload has no `state`/`live`: it is taken as not ended, so what an
+// old shape showed as active still is.
+
+/** The process behind the session is gone (or the server says so). */
+export const isEnded = (s) => s?.live === false || s?.state === 'ended';
+
+/** Work in progress that an agent is still there to do: the sidebar's dot and "Active only". */
+export const isActive = (s) => s.inProgress > 0 && !isEnded(s);
+
+export const isWaiting = (s) => s?.state === 'waiting';
+
+/** An in-progress task whose session has ended: nobody is working on it any more. */
+export function isStaleTask(session, task) {
+  return statusOf(task) === 'in_progress' && isEnded(session);
+}
+
+/** Newest sign of life: the transcript or registry (lastActivityAt), else the task files. */
+export function activityTime(s) {
+  return Math.max(Date.parse(s.lastActivityAt ?? '') || 0, Date.parse(s.modifiedAt ?? '') || 0);
+}
+
+/** Sessions waiting for the user, with or without a task list. */
+export const waitingSessions = perState((state) => {
+  const all = new Map([...state.activity, ...state.sessions]);
+  return [...all.values()].filter(isWaiting);
+});
+
+/** Waiting sessions first: they are what the user has to act on. */
+const waitingFirst = (a, b) => Number(isWaiting(b)) - Number(isWaiting(a));
+
+/** The Activity view's rows: every recent session, waiting ones first, then newest activity. */
+export const activityList = perState((state) => [...state.activity.values()]
+  .sort((a, b) => waitingFirst(a, b) || activityTime(b) - activityTime(a) || a.id.localeCompare(b.id)));
+
+/** Archived: quiet for a week, nothing active, and no process behind it. */
 export function isStale(s, now) {
-  return s.inProgress === 0 && now - Date.parse(s.modifiedAt) > STALE_MS;
+  return s.live !== true && !isActive(s) && now - Date.parse(s.modifiedAt) > STALE_MS;
 }
 
 function taskMatches(t, q) {
@@ -79,14 +117,22 @@ function matchesSearch(state, s, q) {
 
 export const query = (state) => state.search.trim().toLowerCase();
 
-/** Sessions that pass the sidebar's filters, newest first. */
+/** The sidebar's sessions: every task list, plus the sessions without one that wait for the
+ * user (nowhere else on this page would show them). */
+function sidebarSource(state) {
+  const waiting = [...state.activity.values()].filter((s) => isWaiting(s) && !state.sessions.has(s.id));
+  return [...state.sessions.values(), ...waiting];
+}
+
+/** Sessions that pass the sidebar's filters, waiting ones first, then newest first. */
 export const filteredSessions = perState((state) => {
   const q = query(state);
-  return [...state.sessions.values()]
+  return sidebarSource(state)
     .filter((s) => !state.project || s.project === state.project)
-    .filter((s) => !state.activeOnly || s.inProgress > 0)
+    .filter((s) => !state.activeOnly || isActive(s))
+    .filter((s) => !state.needsYou || isWaiting(s))
     .filter((s) => matchesSearch(state, s, q))
-    .sort(byModified);
+    .sort((a, b) => waitingFirst(a, b) || byModified(a, b));
 });
 
 /** The sidebar's two lists: the page's fresh sessions, and the stale ones under "Archived". */
@@ -129,12 +175,20 @@ export function focusIndex(state) {
   return Math.min(state.focusIndex, currentCards(state).length - 1);
 }
 
-/** In-progress tasks of every loaded session, newest session first. */
-export const liveTasks = perState((state) =>
+const inProgress = perState((state) =>
   [...state.sessions.values()].sort(byModified).flatMap((s) => visibleTasks(state, s.id)
     .filter((t) => t.status === 'in_progress')
     .sort((a, b) => compareIds(a.id, b.id))
     .map((t) => [s, t])));
+
+/** Current work: in-progress tasks of every loaded session still running, newest session first. */
+export const liveTasks = perState((state) => inProgress(state).filter(([s]) => !isEnded(s)));
+
+/** Work its session left in progress when it ended (stale, contract §6), touched in the last
+ * day: shown apart from current work, so the user sees what was left unfinished. */
+export function stoppedTasks(state, now) {
+  return inProgress(state).filter(([s, t]) => isEnded(s) && now - (Date.parse(t.updatedAt ?? s.modifiedAt) || 0) < STOPPED_MS);
+}
 
 export function openTaskData(state) {
   const open = state.openTask;
@@ -144,7 +198,8 @@ export function openTaskData(state) {
 /** Why the main area shows a message instead of cards, or null when it shows cards. */
 export function emptyReason(state) {
   const sel = state.selected;
-  if (state.sessions.size === 0) return 'no-sessions';
+  // Sessions run but none writes a task list: the task tools are likely off (contract §6).
+  if (state.sessions.size === 0) return state.activity.size ? 'no-task-lists' : 'no-sessions';
   if (!sel) return 'pick';
   if (sel === '*') return state.allLoaded ? null : 'loading';
   if (state.missing.has(sel)) return 'not-found';

@@ -4,20 +4,26 @@
 // the views know what to leave alone). Effects are what the caller must do:
 //   { type: 'read', read }              fetch this (reads.js), begun at once with beginRead()
 //   { type: 'completed', task, session } a task just completed (the chime, if asked for)
+//   { type: 'waiting', session }        a session just started waiting for the user (likewise)
 //
 // Stale reads. A read whose answer replaces state (the session page, one session's tasks, every
-// task, a full reload, the answer to a note or a delete) is begun with beginRead(), which notes
+// task, Activity, a full reload, the answer to a note or a delete) is begun with beginRead(), which notes
 // the id of the newest event applied so far (`since`). While any read is outstanding, each data
-// event applied (`update`, `theme`) is also kept in `log` with its id. When the answer comes,
-// applySnapshot() lays it down and then re-applies, in order, the logged events with an id above
-// that read's `since`: whatever a later event touched ends at the event's version, whatever it
-// did not keeps the answer's. Events carry whole tasks and session summaries, so re-applying one
-// is harmless. The log is trimmed to the oldest outstanding read and emptied when none is left.
+// event applied (`update`, `session-state`, `theme`) is also kept in `log` with its id. When the
+// answer comes, applySnapshot() lays it down and then re-applies, in order, the logged events
+// with an id above that read's `since`: whatever a later event touched ends at the event's
+// version, whatever it did not keeps the answer's. Events carry whole tasks and session
+// summaries (a `session-state` the session's whole Activity item), so re-applying one is
+// harmless. The log is trimmed to the oldest outstanding read and emptied when none is left.
 // `resync` means events were missed, so the log no longer covers the reads in flight: it voids
 // them (their answers are dropped) and asks for a full reload, which replaces everything.
+//
+// How one event changes the state (a task file, a session's summary or state) is in
+// store-events.js: helpers that only this module calls.
 
 // Relative, unlike the views' imports: the unit tests load this module in Node as well.
-import { limitSize, pageSessions, currentCards, statusOf } from './select.js';
+import { limitSize, pageSessions, currentCards } from './select.js';
+import { keyed, putTask, sessionState, update, withItem, withKey, withoutItem, withoutKey } from './store-events.js';
 
 /** A read that stays out this long (in events) is not trusted: the board reloads instead. */
 const LOG_MAX = 5000;
@@ -25,6 +31,11 @@ const LOG_MAX = 5000;
 export function initialState({ notify = false, limit = '20' } = {}) {
   return {
     sessions: new Map(), // id -> summary, as /api/sessions lists it
+    activity: new Map(), // id -> item, as /api/activity lists it: recent sessions, task list or not
+    activityLoaded: false,
+    activityStale: false, // something changed that no event carried: read Activity again when shown
+    agents: new Map(), // session id -> its subagents, as /api/sessions/:id/agents lists them
+    agentsStale: new Set(), // sessions whose subagent counts changed since their list was read
     tasks: new Map(), // session id -> Map(task key -> task); present = that session is loaded
     missing: new Set(), // sessions the server answered 404 for
     sessionsLimit: null, // the map holds at least the newest N sessions ('all': every one)
@@ -42,7 +53,9 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     health: null,
     error: null,
     detailError: null,
-    page: 'tasks', // or 'features'
+    page: 'tasks', // or 'features', 'activity'
+    activitySelected: null, // the session the Activity view details
+    agentsOpen: null, // the session whose subagents the toolbar lists
     featuresMode: 'columns', // or 'graph'
     selected: null, // session id, '*' for all tasks, or null
     openTask: null, // { sessionId, taskId } (taskId is the task's key)
@@ -51,28 +64,15 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     search: '',
     project: '',
     activeOnly: false,
+    needsYou: false, // only sessions waiting for the user
     limit,
     notify,
   };
 }
 
-// ----- small immutable helpers -------------------------------------------------------------
-
-const withKey = (map, key, value) => new Map(map).set(key, value);
-const withoutKey = (map, key) => { const m = new Map(map); m.delete(key); return m; };
-const withItem = (set, item) => (set.has(item) ? set : new Set(set).add(item));
-const withoutItem = (set, item) => { if (!set.has(item)) return set; const s = new Set(set); s.delete(item); return s; };
-const fileStem = (file) => (typeof file === 'string' ? file.replace(/\.json$/, '') : null);
-
-/** How a task is keyed: its own id, else its file's name (`7.json` → `7`), as the API's paths
- * know it; a read does not name files, so an id-less task from one gets a stand-in key. */
-function keyed(task, fallback) {
-  const key = task.id ?? fallback;
-  return [String(key), task.id == null ? { ...task, id: key } : task];
-}
-
 function readKey(read) {
   if (read.kind === 'session') return `session:${read.sid}`;
+  if (read.kind === 'agents') return `agents:${read.sid}`;
   return read.kind;
 }
 
@@ -95,6 +95,16 @@ export function wantedReads(state) {
     return state.reload && free(read) ? [read] : [];
   }
   const out = [];
+  // Activity is kept current by events; it is read again only where it shows: its own page, and
+  // the empty board, whose message depends on whether any session runs at all.
+  const activity = state.page === 'activity' ? !state.activityLoaded || state.activityStale
+    : state.sessions.size === 0 && state.activityStale;
+  if (activity && free({ kind: 'activity' })) out.push({ kind: 'activity' });
+  const agentsOf = agentsShown(state);
+  if (agentsOf && (!state.agents.has(agentsOf) || state.agentsStale.has(agentsOf))) {
+    const read = { kind: 'agents', sid: agentsOf };
+    if (free(read)) out.push(read);
+  }
   // Every task (and every session with it) answers all the reads below.
   if (needsAll(state) && !state.allLoaded) {
     if (free({ kind: 'all' })) out.push({ kind: 'all' });
@@ -115,6 +125,12 @@ export function wantedReads(state) {
   return out;
 }
 
+/** The session whose subagent list is on screen, if any. */
+function agentsShown(state) {
+  if (state.page === 'activity') return state.activitySelected;
+  return state.page === 'tasks' && state.selected && state.agentsOpen === state.selected ? state.selected : null;
+}
+
 /** Starts a read: returns the token its answer (applySnapshot) or failure (failRead) carries. */
 export function beginRead(state, read) {
   const token = { seq: state.readSeq + 1, since: state.lastEventId, read };
@@ -122,6 +138,8 @@ export function beginRead(state, read) {
   if (read.kind === 'full') next.reload = false;
   if (['full', 'all', 'sessions'].includes(read.kind)) next.sessionsStale = false;
   if (read.kind === 'session') next.want = withoutItem(next.want, read.sid);
+  if (read.kind === 'full' || read.kind === 'activity') next.activityStale = false;
+  if (read.kind === 'agents') next.agentsStale = withoutItem(next.agentsStale, read.sid);
   return { state: next, token };
 }
 
@@ -131,7 +149,8 @@ export function beginRead(state, read) {
  * `replace` (drop everything first: a full reload), `sessions` + `limit` (the list asked for
  * with that limit), `allTasks` (/api/tasks/all), `tasks` (Map session id -> its task list, or
  * null for 404), `task` ({ sessionId, key, task }: a note's answer), `removed` ({ sessionId,
- * key }: a delete's answer), `theme`, `health`.
+ * key }: a delete's answer), `activity` (/api/activity), `agents` ({ sid, list }: a session's
+ * subagents, list null for 404), `theme`, `health`.
  */
 export function applySnapshot(state, snapshot) {
   const token = snapshot.read ?? null;
@@ -166,8 +185,10 @@ function trimLog(state) {
 function lay(state, snap) {
   let next = state;
   if (snap.replace) {
-    next = { ...next, sessions: new Map(), tasks: new Map(), missing: new Set(), want: new Set(), allLoaded: false, sessionsLimit: null };
+    next = { ...next, sessions: new Map(), tasks: new Map(), missing: new Set(), want: new Set(), allLoaded: false, sessionsLimit: null, agents: new Map() };
   }
+  if (snap.activity) next = { ...next, activity: new Map(snap.activity.map((s) => [s.id, s])), activityLoaded: true };
+  if (snap.agents) next = { ...next, agents: withKey(next.agents, snap.agents.sid, snap.agents.list ?? []) };
   if (snap.theme) next = { ...next, theme: snap.theme };
   if (snap.health) next = { ...next, health: snap.health };
   if (snap.sessions) next = laySessions(next, snap.sessions, snap.limit ?? 'all');
@@ -232,7 +253,10 @@ export function applyEvent(state, event, id) {
       next = resync(next);
       break;
     case 'metadata-update':
-      next = { ...next, sessionsStale: true };
+      next = { ...next, sessionsStale: true, activityStale: true };
+      break;
+    case 'session-state':
+      next = record(sessionState(next, event, effects, false), event, hasId ? id : Infinity);
       break;
     case 'theme':
       next = record(setThemeData(next, event.theme), event, hasId ? id : Infinity);
@@ -257,6 +281,7 @@ function record(state, event, id) {
 
 function reapply(state, event) {
   if (event.type === 'theme') return setThemeData(state, event.theme);
+  if (event.type === 'session-state') return sessionState(state, event, [], true);
   return update(state, event, [], true);
 }
 
@@ -264,51 +289,6 @@ function setThemeData(state, theme) {
   return typeof theme === 'string' ? { ...state, theme } : state;
 }
 
-function putSession(state, sid, summary) {
-  return { ...state, sessions: withKey(state.sessions, sid, { ...summary, id: summary.id ?? sid }) };
-}
-
-function putTask(state, sid, key, task) {
-  return { ...state, tasks: withKey(state.tasks, sid, withKey(state.tasks.get(sid), key, task)) };
-}
-
-/** An `update` event. `replay`: laid again over an answer, where the page's own choices
- * (selection, open task) and the chime were settled the first time. */
-function update(state, event, effects, replay) {
-  const sid = event.sessionId;
-  if (typeof sid !== 'string') return state;
-  if (event.event === 'unlinkDir') return dropSession(state, sid, replay);
-  let next = { ...state, missing: withoutItem(state.missing, sid) };
-  if (event.session && typeof event.session === 'object') next = putSession(next, sid, event.session);
-  // A new folder has no tasks yet; its files' `add` events follow.
-  if (event.event === 'addDir') return next.tasks.has(sid) ? next : { ...next, tasks: withKey(next.tasks, sid, new Map()) };
-  const tasks = next.tasks.get(sid);
-  const stem = fileStem(event.file);
-  if (!stem) return next;
-  if (event.event === 'unlink') {
-    if (!tasks) return next;
-    next = { ...next, tasks: withKey(next.tasks, sid, withoutKey(tasks, stem)) };
-    const open = next.openTask;
-    if (!replay && open?.sessionId === sid && open.taskId === stem) next = { ...next, openTask: null };
-    return next;
-  }
-  // A session whose tasks this page never read, or a file unreadable right now (being
-  // written): read that session, and only it.
-  if (!tasks || !event.task || typeof event.task !== 'object') return { ...next, want: withItem(next.want, sid) };
-  const [key, task] = keyed(event.task, stem);
-  const before = tasks.get(key);
-  if (!replay && next.notify && before && statusOf(before) !== 'completed' && task.status === 'completed') {
-    effects.push({ type: 'completed', task, session: next.sessions.get(sid) ?? null });
-  }
-  return putTask(next, sid, key, task);
-}
-
-function dropSession(state, sid, replay) {
-  let next = { ...state, sessions: withoutKey(state.sessions, sid), tasks: withoutKey(state.tasks, sid), want: withoutItem(state.want, sid) };
-  if (!replay && next.selected === sid) next = { ...next, selected: null };
-  if (!replay && next.openTask?.sessionId === sid) next = { ...next, openTask: null };
-  return next;
-}
 
 // ----- what the user does ------------------------------------------------------------------
 
@@ -360,10 +340,21 @@ export function showFeatures(state, mode = state.featuresMode) {
   return done({ ...state, page: 'features', featuresMode: mode, error: null });
 }
 
+/** The Activity view, detailing `sid` (a session with or without a task list) or none. */
+export function showActivity(state, sid = null) {
+  return done({ ...state, page: 'activity', activitySelected: sid, error: null, failed: sid ? withoutItem(state.failed, `agents:${sid}`) : state.failed });
+}
+
+/** Shows or hides the subagents of `sid` under the toolbar. */
+export function toggleAgents(state, sid) {
+  return done({ ...state, agentsOpen: state.agentsOpen === sid ? null : sid, failed: withoutItem(state.failed, `agents:${sid}`) });
+}
+
 /** A parsed location (router.js): null leaves everything as it is. */
 export function route(state, where) {
   if (!where) return done(state);
   if (where.page === 'features') return showFeatures(state, where.mode);
+  if (where.page === 'activity') return showActivity(state, where.selected ?? null);
   if (where.selected === '*') return selectSession(state, '*');
   const next = selectSession(state, where.selected).state;
   return where.task ? openTask(next, where.selected, where.task) : closeTask(next);
@@ -374,6 +365,7 @@ export const setFeaturesMode = setter('featuresMode');
 export const setSearch = setter('search');
 export const setProject = setter('project');
 export const setActiveOnly = setter('activeOnly');
+export const setNeedsYou = setter('needsYou');
 export const setLimit = setter('limit');
 export const setView = setter('view');
 export const setTheme = setter('theme');

@@ -76,8 +76,9 @@ export async function launch() {
   });
 }
 
-/** A page that collects console errors and uncaught exceptions into `page.errors`. */
-export async function openBoard(browser, url, hash = '') {
+/** A page that collects console errors and uncaught exceptions into `page.errors`. `init`, if
+ * given, runs in the page before any of its scripts (to stand in for a browser API). */
+export async function openBoard(browser, url, hash = '', { init } = {}) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
   const page = await context.newPage();
   // A failing wait should fail fast, not after Playwright's default 30 s.
@@ -93,6 +94,7 @@ export async function openBoard(browser, url, hash = '') {
     if (failed) page.failedLoads.push(`${failed[1]} ${where ? new URL(where).pathname : ''}`);
   });
   page.on('pageerror', (err) => page.errors.push(String(err)));
+  if (init) await page.addInitScript(init);
   await page.goto(`${url}/${hash}`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForSelector('#conn[data-state="live"]');

@@ -4,7 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as S from '../public/store.js';
-import { currentCards, dependentsOf, emptyReason, isStale, liveTasks, openBlockers, visibleTasks } from '../public/select.js';
+import {
+  activityList, currentCards, dependentsOf, emptyReason, filteredSessions, isActive, isStale, isStaleTask, liveTasks,
+  openBlockers, stoppedTasks, visibleTasks, waitingSessions,
+} from '../public/select.js';
+import { formatHash, parseHash } from '../public/router.js';
 
 const A = 'aaaaaaaa-1111-4111-8111-111111111111';
 const B = 'bbbbbbbb-2222-4222-8222-222222222222';
@@ -362,4 +366,167 @@ test('a session is stale after a week without work in progress', () => {
   assert.equal(isStale(summary(A, { modifiedAt: '2026-11-10T00:00:00.000Z' }), now), true);
   assert.equal(isStale(summary(A, { modifiedAt: '2026-11-10T00:00:00.000Z', inProgress: 1 }), now), false);
   assert.equal(isStale(summary(A, { modifiedAt: '2026-11-23T00:00:00.000Z' }), now), false);
+});
+
+// ----- agents: state, Needs you, Activity, stale work (contract §6) --------------------------
+
+const D = 'dddddddd-4444-4444-8444-444444444444';
+
+/** A summary with its agent's state, as the server now sends it. */
+function agent(id, state, extra = {}) {
+  const live = state !== 'ended';
+  return summary(id, { state, live, waitingFor: null, lastActivityAt: null, cwd: null, team: null, planSlug: null, subagents: { running: 0, total: 0 }, ...extra });
+}
+const item = (id, state, extra = {}) => ({ ...agent(id, state, extra), hasTaskList: false, ...extra });
+const sessionStateEvent = (sid, session, extra = {}) => ({
+  type: 'session-state', sessionId: sid, state: session.state, live: session.live, waitingFor: session.waitingFor, session, ...extra,
+});
+
+test('a session-state event changes the session in the sidebar and in Activity, without a read', () => {
+  let state = board([agent(A, 'busy', { inProgress: 1 }), agent(B, 'idle')], { [A]: [task(1, 'in_progress')] });
+  state = S.applySnapshot(state, { activity: [{ ...agent(A, 'busy'), hasTaskList: true }, item(D, 'idle')] }).state;
+  const waiting = { ...agent(A, 'waiting', { inProgress: 1, waitingFor: 'approve Bash' }), hasTaskList: true };
+  const r = S.applyEvent(state, sessionStateEvent(A, waiting), 11);
+  assert.deepEqual(reads(r.effects), []);
+  assert.equal(r.state.sessions.get(A).state, 'waiting');
+  assert.equal(r.state.sessions.get(A).waitingFor, 'approve Bash');
+  assert.equal(r.state.activity.get(A).state, 'waiting');
+  assert.equal(r.state.sessions.get(B), state.sessions.get(B), 'the others keep their identity');
+  const bare = S.applyEvent(state, { type: 'session-state', sessionId: D, state: 'waiting', live: true, waitingFor: 'a question' }, 11).state;
+  assert.equal(bare.activity.get(D).state, 'waiting', 'an event without the item changes the fields of a known session');
+  assert.equal(bare.activity.get(D).waitingFor, 'a question');
+  assert.equal(bare.sessions.has(D), false, 'a session without a task list stays off the task lists');
+});
+
+test('a session-state for a session never seen adds it to Activity from its item, without a read', () => {
+  const state = board([agent(A, 'idle')]);
+  const r = S.applyEvent(state, sessionStateEvent(D, item(D, 'busy', { name: 'Fresh' })), 11);
+  assert.deepEqual(reads(r.effects), []);
+  assert.equal(r.state.activity.get(D).name, 'Fresh');
+  assert.equal(r.state.sessions.has(D), false);
+  const withList = S.applyEvent(state, sessionStateEvent(C, { ...agent(C, 'busy'), hasTaskList: true }), 11).state;
+  assert.equal(withList.sessions.get(C).state, 'busy', 'one with a task list joins the sidebar too');
+  const bare = S.applyEvent(state, { type: 'session-state', sessionId: D, state: 'busy', live: true, waitingFor: null }, 11);
+  assert.equal(bare.state.activity.has(D), false, 'nothing to show it with');
+  assert.deepEqual(reads(bare.effects), [], 'not read while Activity is not on screen');
+  assert.deepEqual(reads(S.showActivity(bare.state).effects), [{ kind: 'activity' }], 'read once it is');
+});
+
+test('a session-state is kept over an older answer, like any other event', () => {
+  let state = board([agent(A, 'busy')]);
+  let token;
+  [state, token] = begin(state, { kind: 'activity' });
+  state = events(state, [sessionStateEvent(A, { ...agent(A, 'waiting', { waitingFor: 'x' }), hasTaskList: true }), 11]);
+  state = S.applySnapshot(state, { activity: [{ ...agent(A, 'busy'), hasTaskList: true }, item(D, 'ended')], read: token }).state;
+  assert.equal(state.activity.get(A).state, 'waiting', 'the newer event wins');
+  assert.equal(state.sessions.get(A).state, 'waiting');
+  assert.equal(state.activity.get(D).state, 'ended', 'what no event touched comes from the answer');
+  assert.equal(state.activityLoaded, true);
+});
+
+test('Needs you counts every waiting session, sorts them first and filters to them', () => {
+  let state = board([
+    agent(A, 'busy', { modifiedAt: '2026-11-24T13:00:00.000Z' }),
+    agent(B, 'waiting', { modifiedAt: '2026-11-20T13:00:00.000Z' }),
+    agent(C, 'ended', { modifiedAt: '2026-11-24T14:00:00.000Z' }),
+  ]);
+  state = S.applySnapshot(state, { activity: [item(D, 'waiting', { modifiedAt: '2026-11-01T00:00:00.000Z' }), { ...agent(B, 'waiting'), hasTaskList: true }] }).state;
+  assert.deepEqual(waitingSessions(state).map((s) => s.id).sort(), [B, D], 'with a task list or not, each once');
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [B, D, C, A], 'waiting first, then newest');
+  state = S.setNeedsYou(state, true).state;
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [B, D]);
+  state = events(state, [sessionStateEvent(A, { ...agent(A, 'waiting'), hasTaskList: true }), 11]);
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [A, B, D], 'a session turning waiting moves in');
+  state = events(state, [change(B, task(1, 'pending'), agent(B, 'busy')), 12]);
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [A, D], 'an update payload moves it out again');
+  assert.equal(waitingSessions(state).length, 2);
+});
+
+test('a session that starts waiting chimes when notifications are on, once, and not on replay', () => {
+  let state = board([agent(A, 'busy')]);
+  const waiting = sessionStateEvent(A, { ...agent(A, 'waiting', { waitingFor: 'approve Bash' }), hasTaskList: true });
+  assert.deepEqual(S.applyEvent(state, waiting, 11).effects, []);
+  state = S.setNotify(state, true).state;
+  let token;
+  [state, token] = begin(state, { kind: 'activity' });
+  const r = S.applyEvent(state, waiting, 11);
+  assert.deepEqual(r.effects.map((e) => [e.type, e.session.id, e.session.waitingFor]), [['waiting', A, 'approve Bash']]);
+  assert.deepEqual(S.applyEvent(r.state, waiting, 12).effects, [], 'still waiting: no second chime');
+  assert.deepEqual(S.applySnapshot(r.state, { activity: [{ ...agent(A, 'busy'), hasTaskList: true }], read: token }).effects, [], 'not again when laid over an answer');
+  const fresh = S.applyEvent(state, sessionStateEvent(D, item(D, 'waiting')), 11);
+  assert.deepEqual(fresh.effects.map((e) => e.type), ['waiting'], 'a session first seen waiting chimes too');
+});
+
+test('in-progress work of an ended session is stale: not active, not current work, shown apart', () => {
+  const now = Date.parse('2026-11-24T13:00:00.000Z');
+  const state = board([agent(A, 'busy', { inProgress: 1 }), agent(B, 'ended', { inProgress: 1 }), agent(C, 'ended', { inProgress: 1 })], {
+    [A]: [task(1, 'in_progress')],
+    [B]: [task(2, 'in_progress', { updatedAt: '2026-11-24T10:00:00.000Z' }), task(3, 'pending')],
+    [C]: [task(4, 'in_progress', { updatedAt: '2026-11-20T10:00:00.000Z' })],
+  });
+  assert.equal(isStaleTask(state.sessions.get(B), state.tasks.get(B).get('2')), true);
+  assert.equal(isStaleTask(state.sessions.get(B), state.tasks.get(B).get('3')), false, 'only work in progress goes stale');
+  assert.equal(isStaleTask(state.sessions.get(A), state.tasks.get(A).get('1')), false);
+  assert.equal(isStaleTask(summary(A), task(1, 'in_progress')), false, 'a summary without a state is taken as not ended');
+  assert.deepEqual(liveTasks(state).map(([s, t]) => `${s.id.slice(0, 1)}/${t.id}`), ['a/1']);
+  assert.deepEqual(stoppedTasks(state, now).map(([s, t]) => `${s.id.slice(0, 1)}/${t.id}`), ['b/2'], 'left off in the last day');
+  assert.equal(isActive(state.sessions.get(A)), true);
+  assert.equal(isActive(state.sessions.get(B)), false);
+  assert.deepEqual(filteredSessions(S.setActiveOnly(state, true).state).map((s) => s.id), [A], 'Active only means live work');
+  const old = agent(A, 'idle', { modifiedAt: '2026-11-01T00:00:00.000Z' });
+  assert.equal(isStale(old, now), false, 'a session whose process runs is never archived');
+  assert.equal(isStale({ ...old, state: 'ended', live: false, inProgress: 1 }, now), true, 'stale work does not keep an ended one fresh');
+});
+
+test('Activity follows update events and task folders, and is read again only where it shows', () => {
+  let state = board([agent(A, 'busy')], { [A]: [] });
+  state = S.applySnapshot(state, { activity: [{ ...agent(A, 'busy'), hasTaskList: true }, item(D, 'ended')] }).state;
+  state = events(state, [change(A, task(1, 'pending'), agent(A, 'busy', { taskCount: 1, pending: 1 }), 'add'), 11]);
+  assert.equal(state.activity.get(A).taskCount, 1, 'an update payload reaches Activity');
+  assert.equal(state.activity.get(A).hasTaskList, true);
+  state = events(state, [{ type: 'update', event: 'addDir', sessionId: C, file: null, session: agent(C, 'busy') }, 12]);
+  assert.equal(state.activity.get(C).hasTaskList, true, 'a new task folder is a session with a task list');
+  state = events(state, [{ type: 'update', event: 'unlinkDir', sessionId: C, file: null }, 13]);
+  assert.equal(state.activity.get(C).hasTaskList, false, 'a folder gone leaves the session without one');
+  assert.deepEqual(activityList(state).map((s) => s.id.slice(0, 1)), ['a', 'c', 'd'], 'newest first; a tie by id');
+  const meta = S.applyEvent(state, { type: 'metadata-update' }, 14);
+  assert.deepEqual(reads(meta.effects), [{ kind: 'sessions', limit: '20' }], 'not on the board page');
+  const shown = S.showActivity(meta.state, D);
+  assert.deepEqual(reads(shown.effects), [{ kind: 'activity' }, { kind: 'agents', sid: D }, { kind: 'sessions', limit: '20' }],
+    'on its own page, with the detailed session\'s subagents (the session page is still due)');
+});
+
+test('the empty board tells task-less sessions from no sessions at all', () => {
+  let state = board([]);
+  assert.equal(emptyReason(state), 'no-sessions');
+  state = events(state, [sessionStateEvent(D, item(D, 'busy')), 11]);
+  assert.equal(emptyReason(state), 'no-task-lists');
+  const meta = S.applyEvent(state, { type: 'metadata-update' }, 12);
+  assert.deepEqual(reads(meta.effects), [{ kind: 'activity' }, { kind: 'sessions', limit: '20' }], 'its message depends on Activity, so it is kept current');
+});
+
+test('subagents are read when shown, and again when their counts move', () => {
+  let state = board([agent(A, 'busy', { subagents: { running: 1, total: 2 } })], { [A]: [] }, { selected: A });
+  const toggled = S.toggleAgents(state, A);
+  assert.deepEqual(reads(toggled.effects), [{ kind: 'agents', sid: A }]);
+  let token;
+  [state, token] = begin(toggled.state, { kind: 'agents', sid: A });
+  state = S.applySnapshot(state, { agents: { sid: A, list: [{ agentId: 'x', running: true }, { agentId: 'y', running: false }] }, read: token }).state;
+  assert.equal(state.agents.get(A).length, 2);
+  const same = S.applyEvent(state, sessionStateEvent(A, { ...agent(A, 'idle', { subagents: { running: 1, total: 2 } }), hasTaskList: true }), 11);
+  assert.deepEqual(reads(same.effects), [], 'the same counts: the list stands');
+  const moved = S.applyEvent(same.state, change(A, task(1, 'pending'), agent(A, 'busy', { subagents: { running: 0, total: 2 } }), 'add'), 12);
+  assert.deepEqual(reads(moved.effects), [{ kind: 'agents', sid: A }], 'a subagent finished: read the list again');
+  const hidden = S.toggleAgents(moved.state, A);
+  assert.deepEqual(reads(hidden.effects), [], 'not while hidden');
+});
+
+test('the Activity page has an address', () => {
+  assert.deepEqual(parseHash('#/activity'), { page: 'activity', selected: null });
+  assert.deepEqual(parseHash(`#/activity/${D}`), { page: 'activity', selected: D });
+  let state = board([agent(A, 'busy')]);
+  state = S.route(state, parseHash(`#/activity/${D}`)).state;
+  assert.equal(state.page, 'activity');
+  assert.equal(formatHash(state), `#/activity/${D}`);
+  assert.equal(formatHash(S.showActivity(state).state), '#/activity');
 });

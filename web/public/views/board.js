@@ -1,14 +1,28 @@
 // The main area: the three status columns of cards, or the timeline, or a message saying why
-// there is nothing to show; on the Features page, the Features view (features.js) instead.
+// there is nothing to show; on the Features page, the Features view (features.js) instead (and
+// on the Activity page, nothing of its own: views/activity.js draws that). A card left in
+// progress by a session that ended is marked stale: nobody is working on it.
 
 import { el } from '/common.js';
 import { reconcile, setAttr, setText } from '/views/keyed.js';
 import { createTimeline } from '/views/timeline.js';
-import { STATUSES, currentCards, emptyReason, focusIndex, ids, openBlockers, sessionName, statusOf } from '/select.js';
+import { STATUSES, currentCards, emptyReason, focusIndex, ids, isStaleTask, openBlockers, sessionName, statusOf } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
 const MESSAGES = {
+  'no-task-lists': (state, { showActivity }) => [
+    el('h3', {}, 'Recent sessions, but no task lists'),
+    el('p', {}, `Flow sees ${state.activity.size} recent Claude Code session${state.activity.size === 1 ? '' : 's'}, but none has written a task list to `,
+      el('code', {}, state.health?.tasksDir ?? '~/.claude/tasks'), '.'),
+    el('p', {}, 'Newer models leave the task tools off unless Claude Code runs with ',
+      el('code', {}, 'CLAUDE_CODE_ENABLE_TODO_TOOLS=1'), ' in its environment: start it as ',
+      el('code', {}, 'CLAUDE_CODE_ENABLE_TODO_TOOLS=1 claude'), ', or add ',
+      el('code', {}, '"env": {"CLAUDE_CODE_ENABLE_TODO_TOOLS": "1"}'), ' to ', el('code', {}, '~/.claude/settings.json'),
+      '. Then ask it to plan its work as a task list, and the board fills in live.'),
+    el('p', {}, 'Meanwhile, Activity shows every session, what state its agent is in and which ones wait for you.'),
+    el('button', { type: 'button', id: 'empty-activity', onclick: showActivity }, 'Open Activity'),
+  ],
   'no-sessions': (state) => [
     el('h3', {}, 'No task lists yet'),
     el('p', {}, 'Flow shows the task lists Claude Code writes to ', el('code', {}, state.health?.tasksDir ?? '~/.claude/tasks'), '.'),
@@ -21,20 +35,21 @@ const MESSAGES = {
   loading: () => [el('h3', {}, 'Loading…')],
 };
 
-export function createBoard({ open, features }) {
+export function createBoard({ open, features, showActivity }) {
   const timeline = createTimeline({ open });
   let shown = null; // the message on screen, so it is not rebuilt every frame
 
-  function card(sid, t, blockers, session) {
+  function card(sid, t, blockers, session, stale) {
     const blockedBy = ids(t.blockedBy);
     return el('li', {
-      class: 'card',
+      class: stale ? 'card stale' : 'card',
       dataset: { taskId: t.id, sessionId: sid },
       tabindex: '-1',
       onclick: () => open(sid, String(t.id)),
     },
     el('div', { class: 'top' }, el('span', { class: 'task-id' }, `#${t.id}`),
       t.owner ? el('span', { class: 'owner' }, t.owner) : null,
+      stale ? el('span', { class: 'badge stale', title: 'Its session has ended with this task still in progress: nobody is working on it' }, 'stale') : null,
       blockers.length && statusOf(t) !== 'completed' ? el('span', { class: 'badge blocked' }, 'blocked') : null),
     el('p', { class: 'subject' }, t.subject ?? '(no subject)'),
     statusOf(t) === 'in_progress' && t.activeForm ? el('p', { class: 'active-form' }, t.activeForm) : null,
@@ -52,8 +67,9 @@ export function createBoard({ open, features }) {
     const all = state.selected === '*';
     const indexed = cards.map(([sid, t], i) => {
       const blockers = openBlockers(state, sid, t);
-      const session = all && state.sessions.has(sid) ? sessionName(state.sessions.get(sid)) : null;
-      return { sid, t, i, blockers, blockerKey: blockers.join(' '), session };
+      const summary = state.sessions.get(sid);
+      const session = all && summary ? sessionName(summary) : null;
+      return { sid, t, i, blockers, blockerKey: blockers.join(' '), session, stale: isStaleTask(summary, t) };
     });
     for (const status of STATUSES) {
       const column = document.querySelector(`.column[data-status="${status}"]`);
@@ -61,8 +77,8 @@ export function createBoard({ open, features }) {
       setText(column.querySelector('.count'), String(items.length));
       reconcile(column.querySelector('.cards'), items, {
         key: ({ sid, t }) => `${sid}/${t.id}`,
-        inputs: ({ t, blockerKey, session }) => [t, blockerKey, session],
-        build: ({ sid, t, blockers, session }) => card(sid, t, blockers, session),
+        inputs: ({ t, blockerKey, session, stale }) => [t, blockerKey, session, stale],
+        build: ({ sid, t, blockers, session, stale }) => card(sid, t, blockers, session, stale),
         patch: (node, { sid, t, i }) => {
           const isOpen = state.openTask?.sessionId === sid && state.openTask.taskId === String(t.id);
           node.classList.toggle('focused', i === focus);
@@ -74,17 +90,18 @@ export function createBoard({ open, features }) {
   }
 
   function message(state, reason) {
-    const key = `${reason}\n${state.health?.tasksDir ?? ''}`;
+    const key = `${reason}\n${state.health?.tasksDir ?? ''}\n${state.activity.size}`;
     if (key === shown) return;
     shown = key;
-    $('empty').replaceChildren(...(reason ? MESSAGES[reason](state) : []));
+    $('empty').replaceChildren(...(reason ? MESSAGES[reason](state, { showActivity }) : []));
   }
 
   return {
     render(state, now) {
-      if (state.page === 'features') {
+      if (state.page !== 'tasks') {
         for (const id of ['empty', 'board', 'timeline']) $(id).hidden = true;
-        features.show(state.featuresMode);
+        if (state.page === 'features') features.show(state.featuresMode);
+        else features.hide();
         return;
       }
       features.hide();

@@ -38,7 +38,7 @@ export function createDetail({ open }) {
       const task = openTaskData(state);
       const detail = $('detail');
       setText($('detail-error'), state.detailError ?? '');
-      if (!task || state.page === 'features') {
+      if (!task || state.page !== 'tasks') {
         detail.hidden = true;
         drawn = null;
         return;

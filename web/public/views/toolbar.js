@@ -1,13 +1,18 @@
-// The toolbar: what the main area shows (title and subtitle, or the last error), the Board /
-// Timeline switch, the theme (applied to the page here) and the Notify toggle.
+// The toolbar: what the main area shows (title and subtitle, or the last error; for a session,
+// its agent state and its subagents, listed under the toolbar on request), the Board / Timeline
+// switch, the theme (applied to the page here) and the Notify toggle. It also keeps the page
+// title, which carries the Needs-you count so a background tab shows it.
 
+import { el } from '/common.js';
 import { setAttr, setText } from '/views/keyed.js';
-import { currentCards, filteredSessions, sessionName } from '/select.js';
+import { agentList, stateBadge, subagentText } from '/views/agents.js';
+import { currentCards, filteredSessions, isWaiting, sessionName, waitingSessions } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
 function heading(state) {
   if (state.page === 'features') return ['Features', 'The feature store: drag a card to reorder, start or complete it'];
+  if (state.page === 'activity') return ['Activity', 'Every Claude Code session of the last 48 hours, with or without a task list'];
   if (state.selected === '*') {
     return ['All tasks', `${currentCards(state).length} tasks across ${filteredSessions(state).length} sessions`];
   }
@@ -16,13 +21,49 @@ function heading(state) {
   return ['Flow', 'Pick a session'];
 }
 
-export function createToolbar() {
+export function createToolbar({ toggleAgents }) {
+  let status = null; // [session, open] last drawn in #session-status
+  let panel = null; // [list, minute] last drawn in #agents-panel
+
+  function sessionStatus(state) {
+    const s = state.page === 'tasks' && state.selected !== '*' ? state.sessions.get(state.selected) : null;
+    const open = Boolean(s) && state.agentsOpen === s.id;
+    $('session-status').hidden = !s?.state;
+    if (!s?.state || (status?.[0] === s && status[1] === open)) return;
+    status = [s, open];
+    const agents = subagentText(s);
+    $('session-status').replaceChildren(...[stateBadge(s),
+      isWaiting(s) && s.waitingFor ? el('span', { class: 'waiting-for' }, s.waitingFor) : null,
+      agents ? el('button', {
+        id: 'agents-toggle', type: 'button', class: 'link', 'aria-expanded': String(open), onclick: () => toggleAgents(s.id),
+      }, agents) : null].filter(Boolean));
+  }
+
+  function agentsPanel(state, now) {
+    const sid = state.page === 'tasks' && state.agentsOpen === state.selected ? state.selected : null;
+    $('agents-panel').hidden = !sid;
+    if (!sid) {
+      panel = null;
+      return;
+    }
+    const list = state.agents.get(sid) ?? null;
+    const minute = Math.floor(now / 60_000);
+    if (panel?.[0] === list && panel[1] === minute) return;
+    panel = [list, minute];
+    $('agents-panel').replaceChildren(el('h3', {}, 'Subagents'), agentList(list, now));
+  }
+
   return {
-    render(state) {
+    render(state, now) {
       const [title, subtitle] = heading(state);
       setText($('view-title'), title);
       setText($('view-subtitle'), state.error ? `Error: ${state.error}` : subtitle);
-      $('view-switch').hidden = state.page === 'features';
+      sessionStatus(state);
+      agentsPanel(state, now);
+      const waiting = waitingSessions(state).length;
+      const pageTitle = waiting ? `(${waiting}) Flow` : 'Flow';
+      if (document.title !== pageTitle) document.title = pageTitle;
+      $('view-switch').hidden = state.page !== 'tasks';
       for (const b of document.querySelectorAll('[data-view]')) setAttr(b, 'aria-pressed', String(b.dataset.view === state.view));
       setAttr($('notify'), 'aria-pressed', String(state.notify));
       const root = document.documentElement;
