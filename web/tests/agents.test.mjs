@@ -133,9 +133,8 @@ test('Activity lists sessions without a task list and follows them live', async 
   tree.task(S1, task(1, 'pending'))
     .transcript('-home-dev-app', S1, [{ type: 'user', cwd: '/home/dev/app' }, { type: 'custom-title', customTitle: 'API work' }]);
   transcriptOnly(tree, T, 'Transcript only');
-  // The registry folder exists before the server starts, as it does once Claude Code has run:
-  // the server watches one that appears later only for its first file (reported, not worked
-  // around here).
+  // The registry folder exists before the server starts, as it does once Claude Code has run
+  // on the machine (a folder that appears later is the server's own test).
   mkdirSync(tree.path('sessions'));
   await withBoard(tree, async (page) => {
     const row = (sid) => page.locator(`.activity-item[data-session-id="${sid}"]`);
