@@ -665,6 +665,7 @@ impl Index {
             .join(format!("{stem}.jsonl"));
         let exists = fs::metadata(&path).is_ok_and(|m| m.is_file());
         let before = self.linked_folders_meta(stem);
+        let before_own = self.own_meta(stem);
         if !exists {
             // The transcript may have moved to another project folder; only drop our record
             // of it if it is the one that vanished.
@@ -715,7 +716,17 @@ impl Index {
         if self.sessions.contains_key(&short) {
             self.read_linked_transcript(&short);
         }
-        before != self.linked_folders_meta(stem)
+        // Sessions without a task list are on the board too (`/api/activity`): a new one, one
+        // gone, or a new name of one is a metadata change for them as well.
+        before != self.linked_folders_meta(stem) || before_own != self.own_meta(stem)
+    }
+
+    /// A transcript's own metadata as far as it was read, and whether it exists: `None` when
+    /// it is unknown.
+    fn own_meta(&self, stem: &str) -> Option<Option<TranscriptMeta>> {
+        self.transcripts
+            .get(stem)
+            .map(|t| t.cursor.as_ref().map(|c| c.meta.clone()))
     }
 
     fn refresh_index(&mut self, project: &str) -> bool {
@@ -857,7 +868,10 @@ impl Index {
                 .and_then(TranscriptCursor::last_activity)
                 .or(Some(t.modified))
         });
-        let last_activity_at = transcript_time.max(liveness.updated_at);
+        let registered = self.registry.newest(uuid);
+        let last_activity_at = transcript_time
+            .max(liveness.updated_at)
+            .max(registered.map(|(_, heard)| heard));
         let modified_at = match folder {
             Some(entry) => entry.newest_task.unwrap_or(entry.dir_modified),
             None => last_activity_at.unwrap_or(SystemTime::UNIX_EPOCH),
@@ -871,7 +885,7 @@ impl Index {
                 .as_deref()
                 .or(enrich.and_then(|e| e.project_path.as_deref()))
                 .or(liveness.cwd)
-                .or_else(|| self.registry.any_cwd(uuid)),
+                .or_else(|| registered.and_then(|(e, _)| e.cwd.as_deref())),
             description: enrich.and_then(|e| e.description.as_deref()),
             git_branch: meta
                 .git_branch
@@ -883,7 +897,10 @@ impl Index {
             modified_at,
             liveness,
             last_activity_at,
-            cwd: liveness.cwd.or(meta.latest_cwd.as_deref()),
+            cwd: liveness
+                .cwd
+                .or(meta.latest_cwd.as_deref())
+                .or_else(|| registered.and_then(|(e, _)| e.cwd.as_deref())),
             subagents: self.subagent_counts(id),
             has_task_list: folder.is_some(),
         }

@@ -12,8 +12,9 @@ use bytes::Bytes;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Bodies larger than this are rebuilt each time rather than held in memory.
-const MAX_CACHED_BODY: usize = 4 << 20;
+/// Bodies larger than this are rebuilt each time rather than held in memory. `limit=all` over
+/// 10,000 sessions is about 5 MiB; entries live only until the next change.
+const MAX_CACHED_BODY: usize = 16 << 20;
 const MAX_ENTRIES: usize = 16;
 
 #[derive(Default)]

@@ -180,15 +180,22 @@ impl Registry {
         }
     }
 
-    /// The working dir of the newest entry that names `uuid`, live or not: where a session that
-    /// has written nothing else yet runs.
-    pub(super) fn any_cwd(&self, uuid: &str) -> Option<&str> {
+    /// The newest entry that names `uuid`, live or not, with its file's time: what a session
+    /// that has written nothing else is known by (where it ran, when it was last heard of),
+    /// which must not vanish when its process ends.
+    pub(super) fn newest(&self, uuid: &str) -> Option<(&RegistryEntry, SystemTime)> {
         self.records
             .values()
-            .filter_map(|r| r.entry.as_ref())
-            .filter(|e| e.session_id == uuid)
-            .max_by_key(|e| e.updated_at.or(e.started_at))
-            .and_then(|e| e.cwd.as_deref())
+            .filter_map(|r| Some((r.entry.as_ref()?, r.stamp.modified)))
+            .filter(|(e, _)| e.session_id == uuid)
+            .max_by_key(|(e, _)| e.updated_at.or(e.started_at))
+            .map(|(e, modified)| {
+                let heard = e
+                    .updated_at
+                    .or(e.started_at)
+                    .map_or(modified, crate::time::from_epoch_ms);
+                (e, heard)
+            })
     }
 
     /// Every session uuid the registry names, live or not.

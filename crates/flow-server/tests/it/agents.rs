@@ -501,3 +501,59 @@ async fn a_hostile_registry_changes_nothing_it_should_not() {
         );
     }
 }
+
+#[tokio::test]
+async fn sessions_without_a_task_list_announce_new_names_and_keep_what_was_known() {
+    let tree = ClaudeTree::new();
+    tree.mkdir("tasks");
+    let server = TestServer::start(tree).await;
+    let mut sse = server.sse().await;
+
+    // A new session that keeps no task list: announced, then renamed: announced again.
+    server.tree.transcript(
+        "-p",
+        UUID,
+        &[json!({"type":"user","cwd":"/p","slug":"calm-fox"})],
+    );
+    sse.until(|e| e["type"] == "metadata-update").await;
+    assert_eq!(
+        item(&server, "/api/activity", UUID).await["name"],
+        "calm-fox"
+    );
+    server.tree.append(
+        &format!("projects/-p/{UUID}.jsonl"),
+        "{\"type\":\"custom-title\",\"customTitle\":\"Renamed\"}\n",
+    );
+    sse.until(|e| e["type"] == "metadata-update").await;
+    assert_eq!(
+        item(&server, "/api/activity", UUID).await["name"],
+        "Renamed"
+    );
+
+    // A session only the registry knows: when its process ends, where it ran and when it was
+    // last heard of stay known.
+    let registry_only = "c3fb74ec-8b9d-4142-954c-4bdf1a77f7f1";
+    let mut agent = Agent::spawn();
+    server.tree.write(
+        &format!("sessions/{}.json", agent.pid()),
+        entry(
+            &agent,
+            registry_only,
+            "busy",
+            json!({"cwd": "/home/v/orchestra", "updatedAt": 1_795_960_357_092_i64}),
+        ),
+    );
+    let (busy, _) = sse.until(|e| is_state(e, registry_only, "busy")).await;
+    assert_eq!(busy["session"]["cwd"], "/home/v/orchestra");
+    agent.exit();
+    let (ended, _) = sse.until(|e| is_state(e, registry_only, "ended")).await;
+    let s = &ended["session"];
+    assert_eq!(s["cwd"], "/home/v/orchestra", "{s}");
+    assert_eq!(s["project"], "/home/v/orchestra", "{s}");
+    assert_eq!(s["lastActivityAt"], "2026-11-29T13:52:37.092Z", "{s}");
+    assert_eq!(
+        s["modifiedAt"], "2026-11-29T13:52:37.092Z",
+        "never 1970: {s}"
+    );
+    assert_eq!(s["hasTaskList"], false);
+}
