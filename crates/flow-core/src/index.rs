@@ -14,6 +14,8 @@ use std::time::SystemTime;
 
 mod agents;
 
+use crate::read::{MAX_SMALL_FILE, open_regular, read_capped};
+
 pub use agents::{
     AgentState, LivenessSweep, SessionLiveness, Subagent, SubagentCounts, SweepResult,
 };
@@ -90,16 +92,23 @@ struct TaskEntry {
 impl TaskEntry {
     /// Opens, stats and reads in one go (no separate path lookup): the cold scan does this
     /// 200,000 times for a large Claude dir, so every system call counts.
+    /// A FIFO, a device or a link to one is not a task file: it is skipped without a read
+    /// (and without waiting: see [`crate::read`]).
     fn open(path: &Path) -> Option<Self> {
         use std::io::Read;
-        let mut file = fs::File::open(path).ok()?;
-        let meta = file.metadata().ok().filter(fs::Metadata::is_file)?;
-        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-        let task = match file.read_to_end(&mut bytes) {
-            Ok(_) => parse_task(path, &bytes),
-            Err(err) => {
-                tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
-                None
+        let file = open_regular(path)?;
+        let meta = file.metadata().ok()?;
+        let task = if meta.len() > MAX_SMALL_FILE {
+            tracing::warn!(path = %path.display(), len = meta.len(), "skipping a task file larger than any task");
+            None
+        } else {
+            let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+            match file.take(MAX_SMALL_FILE + 1).read_to_end(&mut bytes) {
+                Ok(_) => parse_task(path, &bytes),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
+                    None
+                }
             }
         };
         let stamp = Stamp::of(&meta);
@@ -731,15 +740,15 @@ impl Index {
 
     fn refresh_index(&mut self, project: &str) -> bool {
         let path = self.layout.projects_dir.join(project).join(SESSIONS_INDEX);
-        let parsed = match fs::read(&path) {
-            Ok(bytes) => match sessions_index::parse(&bytes) {
+        let parsed = match read_capped(&path, MAX_SMALL_FILE) {
+            Some((_, bytes)) => match sessions_index::parse(&bytes) {
                 Ok(entries) => Some(entries),
                 Err(err) => {
                     tracing::warn!(path = %path.display(), %err, "skipping unreadable sessions index");
                     return false;
                 }
             },
-            Err(_) => None,
+            None => None,
         };
         let old = match parsed {
             Some(entries) => self.index_files.insert(project.to_owned(), entries.clone()),
@@ -1033,45 +1042,9 @@ fn list_dir(dir: &Path) -> impl Iterator<Item = (String, bool)> {
         })
 }
 
-/// Opens `path` for reading only if it is a regular file, without ever blocking: a FIFO or a
-/// device opened for reading can hang or never end, so the open does not wait (`O_NONBLOCK`)
-/// and the type is checked on the open handle before anything is read.
-fn open_regular(path: &Path) -> Option<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
-    let file = options.open(path).ok()?;
-    file.metadata().ok().filter(fs::Metadata::is_file)?;
-    Some(file)
-}
-
-/// A small regular file whole, if it is at most `limit` bytes; anything else is `None`, with
-/// one log line for a file that is too large.
-fn read_capped(path: &Path, limit: u64) -> Option<(fs::Metadata, Vec<u8>)> {
-    use std::io::Read;
-    let file = open_regular(path)?;
-    let meta = file.metadata().ok()?;
-    if meta.len() > limit {
-        tracing::warn!(path = %path.display(), len = meta.len(), limit, "skipping a file larger than it can be");
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= limit).then_some((meta, bytes))
-}
-
 fn read_task(path: &Path) -> Option<Task> {
-    match fs::read(path) {
-        Ok(bytes) => parse_task(path, &bytes),
-        Err(err) => {
-            tracing::warn!(path = %path.display(), %err, "skipping unreadable task file");
-            None
-        }
-    }
+    let (_, bytes) = read_capped(path, MAX_SMALL_FILE)?;
+    parse_task(path, &bytes)
 }
 
 fn parse_task(path: &Path, bytes: &[u8]) -> Option<Task> {

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod index;
 pub mod layout;
 pub mod process;
+pub mod read;
 pub mod registry;
 pub mod sessions_index;
 pub mod task;

@@ -2,7 +2,6 @@
 //! remembers how far it has read, so an append costs only the appended bytes and a transcript
 //! of hundreds of MB is never read twice.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -85,7 +84,9 @@ impl TranscriptCursor {
     /// Reads whatever was appended since the last call and reports whether `meta` changed.
     /// A file that shrank was replaced or truncated, so it is read again from the start.
     pub fn read_new(&mut self, path: &Path) -> io::Result<bool> {
-        let mut file = File::open(path)?;
+        // Never a blocking open or an endless read: a FIFO or a device is not a transcript.
+        let mut file = crate::read::open_regular(path)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"))?;
         let len = file.metadata()?.len();
         let before = self.meta.clone();
         if len < self.offset {

@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use super::{Delta, Index, Stamp, list_dir, read_capped};
+use super::{Delta, Index, Stamp, list_dir};
 use crate::process::{Liveness, ProcessProbe};
+use crate::read::{open_regular, read_capped};
 use crate::registry::{self, RegistryEntry};
 
 /// Registry files are a few hundred bytes; anything past this is not one.
@@ -577,7 +578,7 @@ fn read_subagent(dir: &Path, id: &str, stamp: Stamp, old: Option<&Subagent>) -> 
 /// The first `limit` bytes of a regular file, for files that may be larger than that.
 fn read_head(path: &Path, limit: u64) -> Option<(fs::Metadata, Vec<u8>)> {
     use std::io::Read;
-    let file = super::open_regular(path)?;
+    let file = open_regular(path)?;
     let meta = file.metadata().ok()?;
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes).ok()?;

@@ -10,6 +10,7 @@ mod hostile_input;
 mod plan;
 mod security;
 mod sessions;
+mod special_files;
 mod sse;
 mod static_files;
 mod tasks;

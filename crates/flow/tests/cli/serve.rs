@@ -166,3 +166,57 @@ fn killed_mid_write_leaves_the_old_or_the_new_task_never_a_torn_one() {
     eprintln!("{landed} of 30 notes landed before the kill");
     assert!(landed > 0 && landed < 30, "{landed} of 30 notes landed");
 }
+
+#[test]
+fn fifos_and_devices_in_the_claude_dir_neither_hang_the_start_nor_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("tasks/s1")).unwrap();
+    std::fs::create_dir_all(root.join("projects/-p")).unwrap();
+    flow_core::fs::write_atomic(
+        &root.join("tasks/s1/1.json"),
+        br#"{"id":"1","subject":"real","status":"pending"}"#,
+    )
+    .unwrap();
+    for fifo in ["tasks/s1/2.json", "projects/-p/sessions-index.json"] {
+        assert!(
+            Command::new("mkfifo")
+                .arg(root.join(fifo))
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    std::os::unix::fs::symlink("/dev/zero", root.join("tasks/s1/3.json")).unwrap();
+
+    // `start` returns once the server says it listens; the scan is done before it answers.
+    let (mut child, addr) = start(root);
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    write!(
+        conn,
+        "GET /api/sessions/s1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut res = String::new();
+    conn.read_to_string(&mut res)
+        .expect("an answer, not a hang");
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    assert!(
+        res.contains("\"real\"") && !res.contains("\"id\":\"2\""),
+        "{res}"
+    );
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_exit(&mut child, Duration::from_secs(1));
+    assert!(
+        status
+            .expect("flow must exit within 1 s of SIGTERM")
+            .success(),
+        "clean exit"
+    );
+}
