@@ -42,7 +42,7 @@ fn trapped() -> ClaudeTree {
     mkfifo(&tree.path("projects/-p/sessions-index.json"));
     mkfifo(&tree.path("projects/-p/fifo-0000.jsonl"));
     mkfifo(&tree.path("sessions/4242.json"));
-    mkfifo(&tree.path(&format!("projects/-p/s1/subagents/agent-x.jsonl")));
+    mkfifo(&tree.path("projects/-p/s1/subagents/agent-x.jsonl"));
     tree
 }
 
