@@ -120,7 +120,17 @@ impl IndexTask {
                     }
                     self.apply(batch).await;
                 }
-                _ = liveness.tick() => self.sweep_liveness().await,
+                _ = liveness.tick() => {
+                    // A root that could not be watched (no permission, say) sends no event when
+                    // that changes: try again, and re-list what changed meanwhile.
+                    if let Some(w) = watches.as_mut().filter(|w| w.failed())
+                        && w.sync(true)
+                        && !w.failed()
+                    {
+                        pending.push(Instant::now(), [Change::AllRoots], false);
+                    }
+                    self.sweep_liveness().await;
+                }
                 _ = reconcile.tick() => {
                     if watches.as_mut().is_some_and(|w| w.sync(false)) {
                         tracing::debug!("watch set changed during reconciliation");

@@ -28,6 +28,9 @@ pub(crate) struct Watches {
     /// What is watched now, and how; so a root that appears swaps its ancestor watch for a
     /// recursive watch on itself.
     active: HashMap<PathBuf, RecursiveMode>,
+    /// A watch could not be placed (a root without read permission, say). Such a root sends no
+    /// event when it becomes readable again, so the index task retries every second.
+    failed: bool,
 }
 
 impl Watches {
@@ -70,6 +73,7 @@ impl Watches {
             watcher,
             roots,
             active: HashMap::new(),
+            failed: false,
         };
         watches.sync(false);
         Ok(watches)
@@ -103,7 +107,7 @@ impl Watches {
                     .or_insert(RecursiveMode::NonRecursive);
             }
         }
-        if wanted == self.active && !renew {
+        if wanted == self.active && !renew && !self.failed {
             return false;
         }
         for (path, mode) in &self.active {
@@ -111,14 +115,28 @@ impl Watches {
                 let _ = self.watcher.unwatch(path);
             }
         }
+        let mut failed = false;
         for (path, mode) in &wanted {
             // A watch on a deleted root may linger in `active`; re-adding is harmless.
             if let Err(err) = self.watcher.watch(path, *mode) {
-                tracing::warn!(path = %path.display(), %err, "cannot watch directory");
+                // Logged once until it works again, not at every retry.
+                if !self.failed {
+                    tracing::warn!(path = %path.display(), %err, "cannot watch directory; retrying every second");
+                }
+                failed = true;
             }
         }
+        if self.failed && !failed {
+            tracing::info!("watching again");
+        }
+        self.failed = failed;
         self.active = wanted;
         true
+    }
+
+    /// Whether a watch is missing and worth placing again.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
     }
 }
 

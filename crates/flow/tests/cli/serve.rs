@@ -220,3 +220,96 @@ fn fifos_and_devices_in_the_claude_dir_neither_hang_the_start_nor_sigterm() {
         "clean exit"
     );
 }
+
+/// As an unprivileged user (root reads anything, so the bug cannot show as root): a tasks dir
+/// made unreadable and readable again is watched again within a second, not left to the 15 s
+/// reconciliation.
+#[test]
+fn a_tasks_dir_whose_permissions_come_back_is_watched_again() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        rustix_is_root(),
+        "this test runs the server as `nobody` and must itself run as root (CI does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("tasks/s1")).unwrap();
+    // Every root exists, so nothing above them is watched: only the watch on `tasks` itself
+    // could report that its permissions came back.
+    std::fs::create_dir_all(root.join("projects/-p")).unwrap();
+    std::fs::create_dir_all(root.join("sessions")).unwrap();
+    flow_core::fs::write_atomic(
+        &root.join("tasks/s1/1.json"),
+        br#"{"id":"1","subject":"one","status":"pending"}"#,
+    )
+    .unwrap();
+    assert!(
+        Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        env!("CARGO_BIN_EXE_flow"),
+    ])
+    .args(["--dir", root.to_str().unwrap(), "--port", "0", "--no-db"])
+    .args(["--data-dir", root.join("data").to_str().unwrap()])
+    .env("RUST_LOG", "info")
+    .env("NO_COLOR", "1");
+    let (child, addr) = crate::support::spawn_listening_cmd(cmd);
+    let _guard = KillOnDrop(child);
+
+    let mut sse = TcpStream::connect(&addr).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(sse);
+    let mut line = String::new();
+    let mut until = |needle: &str| loop {
+        line.clear();
+        let n = reader.read_line(&mut line).expect("an event within 5 s");
+        assert!(n > 0, "stream ended");
+        if line.contains(needle) {
+            return;
+        }
+    };
+    until("connected");
+    let tasks = root.join("tasks");
+    std::fs::set_permissions(&tasks, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // A new session elsewhere: once it is announced, the server has handled the change of
+    // permissions too (roots are re-watched before a batch is applied).
+    flow_core::fs::write_atomic(
+        &root.join("projects/-p/0a1b2c3d-0000-4000-8000-000000000001.jsonl"),
+        b"{\"type\":\"user\",\"cwd\":\"/p\"}\n",
+    )
+    .unwrap();
+    until("metadata-update");
+    std::fs::set_permissions(&tasks, std::fs::Permissions::from_mode(0o755)).unwrap();
+    flow_core::fs::write_atomic(
+        &root.join("tasks/s1/2.json"),
+        br#"{"id":"2","subject":"two","status":"pending"}"#,
+    )
+    .unwrap();
+    until("\"file\":\"2.json\"");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rustix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

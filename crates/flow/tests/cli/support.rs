@@ -57,6 +57,10 @@ pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::proce
 }
 
 /// Spawns `cmd` (a server) and returns it with its address, read from the "listening" line.
+pub(crate) fn spawn_listening_cmd(cmd: Command) -> (Child, String) {
+    spawn_listening(cmd)
+}
+
 fn spawn_listening(mut cmd: Command) -> (Child, String) {
     let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn flow");
     let stderr = child.stderr.take().expect("stderr");
