@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::time::Clock;
 
@@ -45,6 +46,45 @@ pub struct Config {
     /// Where "now" comes from: the run id, feature times, leases and their sweep. The system
     /// clock unless a test or an embedder hands in another.
     pub clock: Clock,
+    /// How long a client may keep a connection waiting, and how many connections are held.
+    pub limits: ConnectionLimits,
+}
+
+/// What one client may cost the server: the timeouts that cut a connection that holds a slot
+/// without using it, and the cap that keeps the last file descriptors for new clients. Live
+/// streams (`/api/events`, `/api/ws`) are requests in flight for their whole life, so no timeout
+/// here ever cuts one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A connection must deliver a request's complete headers within this time of opening, or
+    /// of the first byte after a keep-alive pause; else it is closed (slowloris).
+    pub header_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this long silent.
+    pub idle_timeout: Duration,
+    /// A request's whole body must arrive within this time of the handler starting to read it;
+    /// else the answer is 408 and the connection is closed.
+    pub body_timeout: Duration,
+    /// The most connections held at once, live streams included. When full, the connection
+    /// that has waited longest without a request in flight is closed to make room; if every
+    /// one is busy, the newcomer is answered 503 with `Retry-After`. `None`: derived when the
+    /// server starts from the open-file limit it then has (the `flow` binary raises it first):
+    /// that limit minus 256 for files and the database, at most 16,384.
+    pub max_connections: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    /// 10 s for headers (ample on any network, short for an attacker), 60 s idle keep-alive
+    /// (reuse between a user's clicks; a browser reopens a socket closed while idle), 30 s for
+    /// a body (the largest the API takes, 1 MiB, needs only 35 KB/s), and the cap from the
+    /// open-file limit.
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
+            max_connections: None,
+        }
+    }
 }
 
 impl Config {
@@ -67,6 +107,7 @@ impl Config {
             token: None,
             db: None,
             clock: Clock::system(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -106,5 +147,7 @@ mod tests {
         assert_eq!(c.projects_dir, PathBuf::from("/c/projects"));
         assert_eq!(c.host.to_string(), "127.0.0.1");
         assert_eq!((c.port, c.port_fallbacks), (3456, 9));
+        assert_eq!(c.limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.limits.max_connections, None);
     }
 }
