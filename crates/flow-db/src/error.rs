@@ -37,6 +37,10 @@ pub enum StoreError {
          upgrade flow or point FLOW_DB at another file"
     )]
     TooNew { found: i64, supported: i64 },
+    #[error(
+        "{path} is not a Flow feature store: {why}; Flow leaves it untouched. Point --db or FLOW_DB at another file"
+    )]
+    Foreign { path: String, why: String },
     #[error("cannot create database directory: {0}")]
     Io(#[from] std::io::Error),
     #[error("database error: {0}")]
@@ -59,6 +63,7 @@ impl StoreError {
             StoreError::ClaimedByOther { .. } => "claimed_by_other",
             StoreError::LeaseLost => "lease_lost",
             StoreError::TooNew { .. } => "database_too_new",
+            StoreError::Foreign { .. } => "database_not_flow",
             StoreError::Io(_) | StoreError::Sqlite(_) => "internal",
         }
     }

@@ -53,6 +53,50 @@ CREATE TABLE feature_events (
 CREATE INDEX feature_events_feature ON feature_events(feature_id, id);
 ";
 
+/// Marks a database as Flow's (`PRAGMA application_id`, the bytes "Flow"), so Flow never adopts
+/// another application's SQLite file that `--db` happens to point at.
+pub(crate) const APPLICATION_ID: i64 = 0x466C_6F77;
+
+/// Whether `conn` is a database Flow may use: one it marked, an empty one, or one written by
+/// a Flow from before the mark (its `features` table and a known schema version say so).
+/// Reads only; refuses before anything about the file is changed.
+pub(crate) fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let foreign = |why: String| StoreError::Foreign {
+        path: path.display().to_string(),
+        why,
+    };
+    let app: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(|e| foreign(format!("it is not a SQLite database ({e})")))?;
+    if app == APPLICATION_ID {
+        return Ok(());
+    }
+    if app != 0 {
+        return Err(foreign(format!(
+            "it belongs to another application (application_id {app:#x})"
+        )));
+    }
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let ours = ["features", "feature_deps", "feature_events"];
+    let unmarked_flow = version(conn)? >= 1 && tables.iter().all(|t| ours.contains(&t.as_str()));
+    if unmarked_flow {
+        Ok(())
+    } else {
+        Err(foreign(format!(
+            "it already holds other tables ({})",
+            tables.join(", ")
+        )))
+    }
+}
+
 /// The `user_version` of an open database.
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -69,6 +113,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), 
             supported: SCHEMA_VERSION,
         });
     }
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     if found == SCHEMA_VERSION {
         return Ok(());
     }

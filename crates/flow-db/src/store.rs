@@ -47,7 +47,9 @@ impl FeatureStore {
         }
         let mut writer = Connection::open(path)?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
-        // Refuse a newer file before changing anything about it, even its journal mode.
+        // Refuse another application's file, or a newer one, before changing anything about
+        // it, even its journal mode.
+        schema::check_owner(&writer, path)?;
         let found = schema::version(&writer)?;
         if found > schema::SCHEMA_VERSION {
             return Err(StoreError::TooNew {

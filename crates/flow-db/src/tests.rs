@@ -648,3 +648,84 @@ fn events_are_logged_for_every_change() {
         .collect();
     assert_eq!(kinds, ["created", "completed", "reopened"]);
 }
+
+/// Everything in `dir`, with contents: to show a refused file was left exactly as it was.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn another_applications_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+    }
+    let before = snapshot(dir.path());
+    let err = FeatureStore::open(&path).unwrap_err();
+    assert_eq!(err.code(), "database_not_flow");
+    let msg = err.to_string();
+    assert!(msg.contains("notes.db") && msg.contains("notes"), "{msg}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "no table, journal or WAL file added"
+    );
+
+    // Another application that marks its files, and a file that is not SQLite at all.
+    let marked = dir.path().join("marked.db");
+    {
+        let conn = rusqlite::Connection::open(&marked).unwrap();
+        conn.pragma_update(None, "application_id", 0x1234_i64)
+            .unwrap();
+    }
+    let err = FeatureStore::open(&marked).unwrap_err().to_string();
+    assert!(err.contains("another application"), "{err}");
+    let text = dir.path().join("readme.txt");
+    flow_core::fs::write_atomic(
+        &text,
+        b"just some text, long enough to not be a database header",
+    )
+    .unwrap();
+    let before = snapshot(dir.path());
+    let err = FeatureStore::open(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("readme.txt") && err.contains("not a SQLite database"),
+        "{err}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn flows_own_database_is_marked_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flow.db");
+    let s = FeatureStore::open(&path).unwrap();
+    mk(&s, "kept", &[]);
+    drop(s);
+    let app: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    assert_eq!(app, 0x466C_6F77, "marked as Flow's");
+    // A store written before the mark existed is still Flow's: adopted and marked.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "application_id", 0_i64)
+        .unwrap();
+    let s = FeatureStore::open(&path).unwrap();
+    assert_eq!(s.list().unwrap().len(), 1);
+}

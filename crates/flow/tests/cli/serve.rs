@@ -228,7 +228,7 @@ fn fifos_and_devices_in_the_claude_dir_neither_hang_the_start_nor_sigterm() {
 fn a_tasks_dir_whose_permissions_come_back_is_watched_again() {
     use std::os::unix::fs::PermissionsExt;
     assert!(
-        rustix_is_root(),
+        running_as_root(),
         "this test runs the server as `nobody` and must itself run as root (CI does)"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -307,9 +307,45 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn rustix_is_root() -> bool {
+fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn a_db_that_is_not_flows_is_refused_with_its_name_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.sqlite");
+    {
+        let status = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table notes(body)'); c.execute(\"insert into notes values ('mine')\"); c.commit()",
+            ])
+            .arg(&db)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let before = std::fs::read(&db).unwrap();
+    let out = flow()
+        .args(["--dir", dir.path().to_str().unwrap(), "--port", "0"])
+        .args(["--db", db.to_str().unwrap()])
+        .env_remove("FLOW_DB")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("notes.sqlite") && stderr.contains("is not a Flow feature store"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "untouched");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["notes.sqlite"], "no journal or WAL beside it");
 }
