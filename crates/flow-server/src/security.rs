@@ -1,7 +1,10 @@
-//! The network guard in front of every route, the WebSocket upgrade included. Flow runs next to
-//! a browser that visits arbitrary sites, so:
-//! - a `Host` that is a domain name other than `localhost` (or a configured `--allowed-host`) is
-//!   refused: that is what a DNS-rebinding page sends (an IP literal cannot be rebound);
+//! The network guard in front of every route, the WebSocket upgrade, the event stream and the
+//! static files included. Flow runs next to a browser that visits arbitrary sites, so:
+//! - the authority a request is addressed to (an absolute-form target's, which overrides `Host`
+//!   as RFC 9112 §3.2.2 says, else the one `Host` header) that is a domain name other than
+//!   `localhost` (or a configured `--allowed-host`) is refused: that is what a DNS-rebinding
+//!   page sends (an IP literal cannot be rebound); two `Host` headers are malformed (400), so
+//!   the guard and whatever reads `Host` later can never disagree;
 //! - a request that changes state, and any WebSocket upgrade, whose `Origin` is not this very
 //!   origin (or an allowed host), or that a browser marks `Sec-Fetch-Site: cross-site`, is
 //!   refused: that is cross-site request forgery or socket hijacking;
@@ -9,7 +12,7 @@
 //!   set by the one-time `/?token=` link).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -20,10 +23,10 @@ const TOKEN_COOKIE: &str = "flow_token";
 
 pub(crate) async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let host = match target_authority(req.uri(), headers) {
+        Ok(host) => host,
+        Err(err) => return err.into_response(),
+    };
     let Some(host) = host.filter(|h| host_allowed(h, &app.config.allowed_hosts)) else {
         return ApiError::Forbidden("Host not allowed").into_response();
     };
@@ -52,6 +55,21 @@ pub(crate) async fn guard(State(app): State<AppState>, req: Request, next: Next)
         }
     }
     next.run(req).await
+}
+
+/// The authority the request is addressed to: an absolute-form target's (`GET http://a/ …`),
+/// which overrides `Host` (RFC 9112 §3.2.2), else the `Host` header. More than one `Host` header
+/// is a 400 (RFC 9112 §3.2), whatever the target.
+fn target_authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Result<Option<&'a str>, ApiError> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Err(ApiError::BadRequest("More than one Host header".into()));
+    }
+    Ok(match uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => first.and_then(|v| v.to_str().ok()),
+    })
 }
 
 /// `host[:port]` is acceptable if it is an IP literal (rebinding needs a name), `localhost`, or
@@ -173,6 +191,38 @@ mod tests {
         ] {
             assert!(!host_allowed(bad, &allowed), "{bad}");
         }
+    }
+
+    #[test]
+    fn absolute_form_authority_overrides_host_and_two_hosts_are_malformed() {
+        let headers = |hosts: &[&str]| {
+            let mut h = HeaderMap::new();
+            for host in hosts {
+                h.append(header::HOST, HeaderValue::from_str(host).unwrap());
+            }
+            h
+        };
+        let origin_form: Uri = "/api/theme".parse().unwrap();
+        let absolute: Uri = "http://evil.com/api/theme".parse().unwrap();
+        let ours: Uri = "http://127.0.0.1:3456/".parse().unwrap();
+        let good = headers(&["127.0.0.1:3456"]);
+        fn authority<'a>(uri: &'a Uri, h: &'a HeaderMap) -> Option<&'a str> {
+            target_authority(uri, h).ok().flatten()
+        }
+        assert_eq!(authority(&origin_form, &good), Some("127.0.0.1:3456"));
+        assert_eq!(authority(&absolute, &good), Some("evil.com"));
+        assert_eq!(
+            authority(&ours, &headers(&["evil.com"])),
+            Some("127.0.0.1:3456")
+        );
+        assert_eq!(authority(&origin_form, &HeaderMap::new()), None);
+        for uri in [&origin_form, &absolute, &ours] {
+            let two = headers(&["127.0.0.1:3456", "evil.com"]);
+            assert!(target_authority(uri, &two).is_err(), "{uri}");
+        }
+        // Userinfo in the authority is not a host this guard accepts.
+        let userinfo: Uri = "http://evil.com@127.0.0.1:3456/".parse().unwrap();
+        assert!(!host_allowed(authority(&userinfo, &good).unwrap(), &[]));
     }
 
     #[test]

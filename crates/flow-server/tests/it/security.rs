@@ -199,3 +199,123 @@ async fn ui_carries_security_headers() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
 }
+
+/// Sends `request` verbatim and reads one answer: the status, the head, and the body when it
+/// has a `Content-Length` (a 101 or an event stream has none and stays open; only the head is
+/// read). Bounded, so a server that never answers fails the test instead of hanging it.
+async fn exchange(addr: std::net::SocketAddr, request: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed before a full head: {buf:?}");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let len = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().unwrap())
+        });
+        let mut body = buf[head_end..].to_vec();
+        if let Some(len) = len {
+            while body.len() < len {
+                let n = stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "closed inside the body");
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        (head, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (head, body) = tokio::time::timeout(crate::support::EVENT_TIMEOUT, read)
+        .await
+        .expect("no answer within the timeout");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head, body)
+}
+
+/// One request per route kind the guard must cover: an API write, the event stream, the
+/// WebSocket upgrade and a static file, with the status each answers when allowed.
+fn guarded_routes() -> Vec<(&'static str, &'static str, &'static str, &'static str, u16)> {
+    let json = "Content-Type: application/json\r\n";
+    let ws = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    vec![
+        ("POST", "/api/theme", json, r#"{"theme":"dark"}"#, 200),
+        ("GET", "/api/events", "", "", 200),
+        ("GET", "/api/ws", ws, "", 101),
+        ("GET", "/style.css", "", "", 200),
+    ]
+}
+
+fn request(method: &str, target: &str, hosts: &[&str], extra: &str, body: &str) -> String {
+    let mut req = format!("{method} {target} HTTP/1.1\r\n");
+    for host in hosts {
+        req.push_str(&format!("Host: {host}\r\n"));
+    }
+    req.push_str(extra);
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    req
+}
+
+#[tokio::test]
+async fn absolute_form_target_is_judged_by_its_authority_not_host() {
+    let server = TestServer::start(tree()).await;
+    let ours = server.addr.to_string();
+    for (method, path, extra, body, served) in guarded_routes() {
+        // A foreign authority behind our own Host: refused like a foreign Host (rebinding).
+        let target = format!("http://attacker.example:{}{path}", server.addr.port());
+        let req = request(method, &target, &[&ours], extra, body);
+        let (status, head, text) = exchange(server.addr, &req).await;
+        assert_eq!(status, 403, "{method} {target}: {head}{text}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({"error":"Host not allowed"})
+        );
+        // Our authority wins over any Host (RFC 9112 §3.2.2), so the request is served.
+        let target = format!("http://{ours}{path}");
+        let req = request(method, &target, &["attacker.example"], extra, body);
+        let (status, head, _) = exchange(server.addr, &req).await;
+        assert_eq!(status, served, "{method} {target}: {head}");
+    }
+    let theme = server.get_json("/api/theme", 200).await;
+    assert_eq!(
+        theme,
+        json!({"theme":"dark"}),
+        "only the served write landed"
+    );
+}
+
+#[tokio::test]
+async fn two_host_headers_are_malformed_whichever_comes_first() {
+    let server = TestServer::start(tree()).await;
+    let ours = server.addr.to_string();
+    for (method, path, extra, body, served) in guarded_routes() {
+        for hosts in [
+            [ours.as_str(), "attacker.example"],
+            ["attacker.example", &ours],
+        ] {
+            let req = request(method, path, &hosts, extra, body);
+            let (status, head, text) = exchange(server.addr, &req).await;
+            assert_eq!(status, 400, "{method} {path} {hosts:?}: {head}{text}");
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                json!({"error":"More than one Host header"})
+            );
+        }
+        let (status, head, _) =
+            exchange(server.addr, &request(method, path, &[&ours], extra, body)).await;
+        assert_eq!(status, served, "one Host: {method} {path}: {head}");
+    }
+}
