@@ -163,12 +163,18 @@ impl Client {
     }
 
     pub async fn session_tasks(&self, session: &str) -> Result<Vec<Task>, ClientError> {
-        self.get(&format!("/api/sessions/{}", encode(session)))
+        self.tasks(&format!("/api/sessions/{}", encode(session)))
             .await
     }
 
     pub async fn all_tasks(&self) -> Result<Vec<Task>, ClientError> {
-        self.get("/api/tasks/all").await
+        self.tasks("/api/tasks/all").await
+    }
+
+    /// A task list, decoded task by task (see [`crate::lenient`]).
+    async fn tasks(&self, path: &str) -> Result<Vec<Task>, ClientError> {
+        let text = self.get_text(path).await?;
+        crate::lenient::tasks_from(&text).map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
     }
 
     pub async fn add_note(&self, session: &str, task: &str, note: &str) -> Result<(), ClientError> {

@@ -5,6 +5,7 @@
 //! wire shapes of sessions and tasks.
 
 pub mod client;
+pub mod lenient;
 pub mod model;
 
 pub use client::{Client, ClientError, WsStream, decode_body, encode, next_event};

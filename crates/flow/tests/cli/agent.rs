@@ -353,3 +353,43 @@ fn racing_claimers_never_get_the_same_feature() {
             .expect(0);
     }
 }
+
+#[test]
+fn one_oddly_written_task_never_hides_the_rest_of_its_session() {
+    let dir = tempfile::tempdir().unwrap();
+    write_task(dir.path(), "s1", &task("1", "in_progress", "Readable work"));
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for (id, text) in [
+        (
+            "2",
+            r#"{"id":"2","subject":"lone \ud800 surrogate","status":"pending"}"#.to_owned(),
+        ),
+        (
+            "3",
+            format!(r#"{{"id":"3","subject":"deep","status":"pending","metadata":{deep}}}"#),
+        ),
+    ] {
+        flow_core::fs::write_atomic(
+            &dir.path().join(format!("tasks/s1/{id}.json")),
+            text.as_bytes(),
+        )
+        .unwrap();
+    }
+    let server = Server::start_in(dir, 0);
+    let served = server.run(&["tasks", "s1", "--json"]).expect(0).stdout;
+    assert!(served.contains("Readable work"), "{served}");
+    let out = server.run(&["tasks", "s1"]).expect(0).stdout;
+    assert!(out.contains("Readable work"), "{out}");
+    let placeholders = out
+        .lines()
+        .filter(|l| l.contains("(unreadable task"))
+        .count();
+    let served_ids = ["\"id\":\"2\"", "\"id\":\"3\""]
+        .iter()
+        .filter(|id| served.contains(*id))
+        .count();
+    assert_eq!(
+        placeholders, served_ids,
+        "each task the server passed on is shown, readable or not:\n{out}"
+    );
+}
