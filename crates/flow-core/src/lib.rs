@@ -10,6 +10,8 @@ mod fuzz;
 pub mod ids;
 pub mod index;
 pub mod layout;
+#[cfg(unix)]
+pub mod lock;
 pub mod process;
 pub mod read;
 pub mod registry;

@@ -49,6 +49,12 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     #[error("{0}")]
     Unprocessable(String),
+    /// A file Flow was asked to edit is larger than any real one of its kind.
+    #[error("{0}")]
+    FileTooLarge(String),
+    /// A transient refusal (a task list locked by another writer): retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -74,6 +80,8 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -104,7 +112,14 @@ impl IntoResponse for ApiError {
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),
         )];
-        (self.status(), no_store, axum::Json(body)).into_response()
+        let mut res = (self.status(), no_store, axum::Json(body)).into_response();
+        if let Self::Unavailable(_) = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        res
     }
 }
 
@@ -115,7 +130,18 @@ impl From<flow_core::edit::EditError> for ApiError {
             E::SessionNotFound => Self::SessionNotFound,
             E::TaskNotFound => Self::TaskNotFound,
             E::EmptyNote => Self::BadRequest(err.to_string()),
+            E::Refused(why) => Self::Unprocessable(why),
+            E::TooLarge { .. } => Self::FileTooLarge(err.to_string()),
             E::Unreadable(_) | E::Conflict => Self::Conflict(err.to_string()),
+            #[cfg(unix)]
+            E::Lock(ref lock) => {
+                use flow_core::lock::LockError as L;
+                match lock {
+                    L::Busy { .. } | L::Lost { .. } => Self::Unavailable(err.to_string()),
+                    L::NotALock { .. } => Self::Conflict(err.to_string()),
+                    L::Io(io) => Self::Internal(io.to_string()),
+                }
+            }
             E::BlocksOthers { blocked_tasks } => Self::BlocksOthers { blocked_tasks },
             E::Io(io) => Self::Internal(io.to_string()),
         }

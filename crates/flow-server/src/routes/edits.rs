@@ -1,10 +1,15 @@
 //! `POST /api/tasks/:session_id/:task_id/note` and `DELETE /api/tasks/:session_id/:task_id`
 //! (contract §3). The edit itself lives in `flow_core::edit`; here we extract, run it on the
-//! blocking pool, apply the result to the index at once, and answer.
+//! blocking pool, answer with what Flow wrote, and apply it to the index at once.
+//!
+//! Concurrency: edits are serialised per task list and per task file by Claude Code's own
+//! on-disk locks, which `flow_core::edit` takes (so two Flows on one Claude dir, or Flow and
+//! Claude Code, never interleave); no process-wide guard is held, so an edit stalled on one
+//! folder never holds up edits of another, and a wait is bounded (then 503).
 
 use axum::Json;
 use axum::extract::State;
-use flow_core::{Change, SessionId, TaskId};
+use flow_core::{Change, SessionId, TaskId, TaskRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,19 +28,21 @@ pub(crate) async fn add_note(
     ApiPath((session, task)): ApiPath<(SessionId, TaskId)>,
     ApiJson(patch): ApiJson<NotePatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let file = format!("{task}.json");
-    run_edit(&app, &session, &file, {
+    let noted = run_edit(&app, &session, &task, {
         let tasks_dir = app.config.tasks_dir.clone();
         let (session, task) = (session.clone(), task.clone());
-        move || flow_core::edit::add_note(&tasks_dir, &session, &task, &patch.note).map(drop)
+        move || flow_core::edit::add_note(&tasks_dir, &session, &task, &patch.note)
     })
     .await?;
-    let index = app.index();
-    let record = index
-        .task(session.as_str(), &file)
-        .ok_or(ApiError::TaskNotFound)?;
+    // The answer is what Flow wrote, never a re-read: by now another writer may have
+    // rewritten (or emptied, mid-write) the file.
     let view = TaskView {
-        record,
+        record: TaskRecord {
+            id: task.as_str(),
+            task: &noted.task,
+            created: noted.created,
+            modified: noted.modified,
+        },
         owner: None,
     };
     Ok(Json(json!({ "success": true, "task": view })))
@@ -45,8 +52,7 @@ pub(crate) async fn delete_task(
     State(app): State<AppState>,
     ApiPath((session, task)): ApiPath<(SessionId, TaskId)>,
 ) -> Result<Json<Value>, ApiError> {
-    let file = format!("{task}.json");
-    run_edit(&app, &session, &file, {
+    run_edit(&app, &session, &task, {
         let tasks_dir = app.config.tasks_dir.clone();
         let (session, task) = (session.clone(), task.clone());
         move || flow_core::edit::delete_task(&tasks_dir, &session, &task)
@@ -55,24 +61,23 @@ pub(crate) async fn delete_task(
     Ok(Json(json!({ "success": true, "taskId": task })))
 }
 
-/// Runs `edit` on the blocking pool, then re-reads the file into the index so the response
-/// and every client's event already show the result.
-async fn run_edit(
+/// Runs `edit` on the blocking pool, then re-reads the file into the index so every client's
+/// event (and the next read) already shows the result.
+async fn run_edit<T: Send + 'static>(
     app: &AppState,
     session: &SessionId,
-    file: &str,
-    edit: impl FnOnce() -> Result<(), flow_core::edit::EditError> + Send + 'static,
-) -> Result<(), ApiError> {
+    task: &TaskId,
+    edit: impl FnOnce() -> Result<T, flow_core::edit::EditError> + Send + 'static,
+) -> Result<T, ApiError> {
     let app = app.clone();
     let change = Change::TaskFile {
         session: session.to_string(),
-        file: file.to_owned(),
+        file: format!("{task}.json"),
     };
     tokio::task::spawn_blocking(move || {
-        let _one_edit_at_a_time = app.edit_guard();
-        edit()?;
+        let done = edit()?;
         app.apply_now(vec![change]);
-        Ok::<_, ApiError>(())
+        Ok::<_, ApiError>(done)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?

@@ -1,0 +1,405 @@
+//! Claude Code's lock convention, taken by Flow around every edit of a task file, so Flow's
+//! read-modify-write and Claude Code's never interleave.
+//!
+//! What Claude Code does, as read in published copies of its source (`src/utils/tasks.ts` and
+//! `src/utils/lockfile.ts`, e.g. the `BelovedYaoo/claude-code-source` and
+//! `claude-code-best/claude-code` repositories) and in npm `proper-lockfile`'s
+//! `lib/lockfile.js` (`moxystudio/node-proper-lockfile`), which `utils/lockfile.ts` wraps:
+//! - **List lock.** `tasks/<list>/.lock` is an empty regular file, created with the `wx` flag
+//!   only because `proper-lockfile` wants its target to exist (`realpath: true`); it is never
+//!   removed. The lock itself is the *directory* `tasks/<list>/.lock.lock`. `createTask`,
+//!   `resetTaskList` (which deletes every task file) and the busy-checked `claimTask` hold it.
+//! - **Task lock.** `updateTask` and `claimTask` lock the task file itself: the directory
+//!   `tasks/<list>/<id>.json.lock`. `updateTask` then rewrites `<id>.json` *in place*
+//!   (`writeFile`), so a reader that ignores the lock can see a truncated file.
+//! - `deleteTask` takes no lock. Nesting, where it happens, is list lock then task lock.
+//! - Options: `retries: {retries: 30, minTimeout: 5, maxTimeout: 100}` (`retry`'s factor 2:
+//!   5, 10, 20, 40, 80, then 100 ms; about 2.6 s in all), and `proper-lockfile`'s defaults
+//!   `stale: 10000` ms and `update: stale / 2`.
+//! - `proper-lockfile` itself: acquiring is `mkdir` (atomic; `EEXIST` while held). On `EEXIST`
+//!   it stats the lock; one whose mtime is older than `stale` is removed (`rmdir`) and `mkdir`
+//!   is tried once more without the stale check. The holder refreshes the lock's mtime every
+//!   `update` ms and treats a lock whose mtime is no longer the one it set as compromised.
+//!   Releasing is `rmdir`. The lock directory is always empty.
+//!
+//! Flow follows all of that, and adds one thing Claude Code never sees: a Flow that was killed
+//! while holding a lock should not stall the next Flow for the whole 10 s. Flow sets its lock's
+//! mtime to a time whose sub-millisecond part is [`FLOW_MARK_NANOS`] (JavaScript times have
+//! whole milliseconds, so `proper-lockfile`'s never do) and holds an `flock` on the lock
+//! directory for as long as it holds the lock; both are set before the lock is visible as
+//! Flow's. A marked lock whose `flock` can be taken was left by a Flow that died, and is
+//! removed at once. Unmarked locks follow the library's rules exactly.
+//!
+//! Invariant: nothing here blocks without bound. Waiting for a lock is a bounded series of
+//! sleeps; every open is `O_NONBLOCK | O_NOFOLLOW`.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant, SystemTime};
+
+use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+/// The list lock's name inside a task list folder (`proper-lockfile` on `.lock`).
+pub const LIST_LOCK: &str = ".lock.lock";
+
+/// The sub-millisecond part (in ns) of the mtime Flow gives its own locks.
+pub const FLOW_MARK_NANOS: u32 = 424_242;
+
+/// The name of the lock `proper-lockfile` takes for `file` (a task file name).
+pub fn lock_name_for(file: &str) -> String {
+    format!("{file}.lock")
+}
+
+/// How long to wait for a lock and when a lock counts as abandoned.
+#[derive(Debug, Clone, Copy)]
+pub struct LockPolicy {
+    /// A lock whose mtime is older than this is stale (`proper-lockfile`'s `stale`).
+    pub stale: Duration,
+    /// How often a holder refreshes its lock's mtime (`update`).
+    pub update: Duration,
+    /// Tries after the first, with waits from `min_wait` doubling up to `max_wait`.
+    pub retries: u32,
+    pub min_wait: Duration,
+    pub max_wait: Duration,
+}
+
+impl LockPolicy {
+    /// Claude Code's own options, so Flow waits as long as an agent would.
+    pub const CLAUDE_CODE: Self = Self {
+        stale: Duration::from_secs(10),
+        update: Duration::from_secs(5),
+        retries: 30,
+        min_wait: Duration::from_millis(5),
+        max_wait: Duration::from_millis(100),
+    };
+
+    fn wait(&self, attempt: u32) -> Duration {
+        self.min_wait
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.max_wait)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("the task list is locked by another writer (`{name}` still held after {} ms); retry shortly", .waited.as_millis())]
+    Busy { name: String, waited: Duration },
+    #[error("`{name}` in the task list is not a lock directory; remove it to allow edits")]
+    NotALock { name: String },
+    #[error("the lock `{name}` was taken over by another writer during the edit; retry")]
+    Lost { name: String },
+    #[error("file system error on a lock: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<Errno> for LockError {
+    fn from(err: Errno) -> Self {
+        Self::Io(err.into())
+    }
+}
+
+/// A held lock directory; released (removed, if it is still this one) when dropped.
+#[derive(Debug)]
+pub struct DirLock<'d> {
+    dir: BorrowedFd<'d>,
+    name: String,
+    /// The lock directory, open and `flock`ed for as long as the lock is held.
+    handle: File,
+    ino: u64,
+    mtime: (i64, i64),
+    refreshed: Instant,
+    update: Duration,
+}
+
+/// Takes the lock directory `name` inside `dir`, waiting at most as long as `policy` says.
+pub fn acquire<'d>(
+    dir: BorrowedFd<'d>,
+    name: &str,
+    policy: &LockPolicy,
+) -> Result<DirLock<'d>, LockError> {
+    let started = Instant::now();
+    for attempt in 0..=policy.retries {
+        if attempt > 0 {
+            std::thread::sleep(policy.wait(attempt - 1));
+        }
+        if let Some(lock) = try_acquire(dir, name, policy)? {
+            return Ok(lock);
+        }
+    }
+    Err(LockError::Busy {
+        name: name.to_owned(),
+        waited: started.elapsed(),
+    })
+}
+
+fn try_acquire<'d>(
+    dir: BorrowedFd<'d>,
+    name: &str,
+    policy: &LockPolicy,
+) -> Result<Option<DirLock<'d>>, LockError> {
+    if make(dir, name)? {
+        return DirLock::take(dir, name, policy).map(Some);
+    }
+    let Some(existing) = open_lock(dir, name)? else {
+        // Released between our mkdir and our look: try again at once, as the library does.
+        return retake(dir, name, policy);
+    };
+    let meta = existing.metadata()?;
+    let stale = SystemTime::now()
+        .duration_since(meta.modified()?)
+        .is_ok_and(|age| age > policy.stale);
+    let orphaned = !stale
+        && is_flow_mark(meta.mtime_nsec())
+        && rustix::fs::flock(&existing, FlockOperation::NonBlockingLockExclusive).is_ok();
+    if !(stale || orphaned) {
+        return Ok(None);
+    }
+    tracing::info!(
+        lock = name,
+        reason = if stale {
+            "stale"
+        } else {
+            "left by a Flow that died"
+        },
+        "removing an abandoned lock"
+    );
+    remove_if_same(dir, name, meta.ino())?;
+    drop(existing);
+    // One more try without the stale check, as `proper-lockfile` does.
+    retake(dir, name, policy)
+}
+
+fn retake<'d>(
+    dir: BorrowedFd<'d>,
+    name: &str,
+    policy: &LockPolicy,
+) -> Result<Option<DirLock<'d>>, LockError> {
+    make(dir, name)?
+        .then(|| DirLock::take(dir, name, policy))
+        .transpose()
+}
+
+/// `mkdir`: `true` if this call created the lock, `false` if it exists.
+fn make(dir: BorrowedFd<'_>, name: &str) -> Result<bool, LockError> {
+    match rustix::fs::mkdirat(dir, name, Mode::from_bits_truncate(0o777)) {
+        Ok(()) => Ok(true),
+        Err(Errno::EXIST) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Opens an existing lock without following a link; `None` if it is gone.
+fn open_lock(dir: BorrowedFd<'_>, name: &str) -> Result<Option<File>, LockError> {
+    let flags =
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => Ok(Some(File::from(fd))),
+        Err(Errno::NOENT) => Ok(None),
+        Err(Errno::LOOP | Errno::NOTDIR) => Err(LockError::NotALock {
+            name: name.to_owned(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Removes the lock `name` if it is still the directory with inode `ino`.
+fn remove_if_same(dir: BorrowedFd<'_>, name: &str, ino: u64) -> Result<(), LockError> {
+    let Some(now) = open_lock(dir, name)? else {
+        return Ok(());
+    };
+    if now.metadata()?.ino() != ino {
+        return Ok(());
+    }
+    match rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(Errno::NOTEMPTY) => Err(LockError::NotALock {
+            name: name.to_owned(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn is_flow_mark(mtime_nsec: i64) -> bool {
+    mtime_nsec % 1_000_000 == i64::from(FLOW_MARK_NANOS)
+}
+
+/// Now, with Flow's mark as the sub-millisecond part.
+fn marked_now() -> SystemTime {
+    let now = SystemTime::now();
+    let since = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let whole_ms = since - Duration::from_nanos(u64::from(since.subsec_nanos() % 1_000_000));
+    SystemTime::UNIX_EPOCH + whole_ms + Duration::from_nanos(u64::from(FLOW_MARK_NANOS))
+}
+
+impl<'d> DirLock<'d> {
+    /// Makes the directory this call just created Flow's: `flock` first, then the mark, so a
+    /// marked lock always has its `flock` held while its holder lives.
+    fn take(dir: BorrowedFd<'d>, name: &str, policy: &LockPolicy) -> Result<Self, LockError> {
+        let handle = open_lock(dir, name)?.ok_or_else(|| LockError::Lost {
+            name: name.to_owned(),
+        })?;
+        rustix::fs::flock(&handle, FlockOperation::NonBlockingLockExclusive)?;
+        let mut lock = Self {
+            dir,
+            name: name.to_owned(),
+            ino: handle.metadata()?.ino(),
+            handle,
+            mtime: (0, 0),
+            refreshed: Instant::now(),
+            update: policy.update,
+        };
+        lock.stamp()?;
+        Ok(lock)
+    }
+
+    fn stamp(&mut self) -> Result<(), LockError> {
+        self.handle
+            .set_times(std::fs::FileTimes::new().set_modified(marked_now()))?;
+        let meta = self.handle.metadata()?;
+        self.mtime = (meta.mtime(), meta.mtime_nsec());
+        self.refreshed = Instant::now();
+        Ok(())
+    }
+
+    /// Confirms the lock is still this one (no one removed it as stale and took it), and
+    /// refreshes its mtime once it is older than the update interval, as holders must. Call
+    /// right before committing a write.
+    pub fn check(&mut self) -> Result<(), LockError> {
+        let lost = || LockError::Lost {
+            name: self.name.clone(),
+        };
+        let now = open_lock(self.dir, &self.name)?.ok_or_else(lost)?;
+        let meta = now.metadata()?;
+        if meta.ino() != self.ino || (meta.mtime(), meta.mtime_nsec()) != self.mtime {
+            return Err(lost());
+        }
+        if self.refreshed.elapsed() >= self.update {
+            self.stamp()?;
+        }
+        Ok(())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        // Released by `rmdir`, while the `flock` is still held (it goes with `handle`).
+        if let Err(err) = remove_if_same(self.dir, &self.name, self.ino) {
+            tracing::warn!(lock = %self.name, %err, "could not release a lock");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsFd, OwnedFd};
+
+    use super::*;
+
+    const QUICK: LockPolicy = LockPolicy {
+        stale: Duration::from_secs(10),
+        update: Duration::from_secs(5),
+        retries: 3,
+        min_wait: Duration::from_millis(1),
+        max_wait: Duration::from_millis(2),
+    };
+
+    fn folder() -> (tempfile::TempDir, OwnedFd) {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = crate::fs::open_dir(dir.path()).unwrap();
+        (dir, fd)
+    }
+
+    fn set_mtime(path: &std::path::Path, ago: Duration) {
+        let f = File::open(path).unwrap();
+        f.set_modified(SystemTime::now() - ago).unwrap();
+    }
+
+    #[test]
+    fn claude_codes_waits_are_about_two_and_a_half_seconds() {
+        let p = LockPolicy::CLAUDE_CODE;
+        let total: Duration = (0..p.retries).map(|a| p.wait(a)).sum();
+        assert_eq!(total, Duration::from_millis(2655));
+    }
+
+    #[test]
+    fn a_lock_is_a_directory_and_release_removes_it() {
+        let (dir, fd) = folder();
+        let lock = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
+        let path = dir.path().join(LIST_LOCK);
+        assert!(path.is_dir());
+        let mtime = std::fs::metadata(&path).unwrap().mtime_nsec();
+        assert!(is_flow_mark(mtime), "{mtime}");
+        assert!(matches!(
+            acquire(fd.as_fd(), LIST_LOCK, &QUICK),
+            Err(LockError::Busy { .. })
+        ));
+        drop(lock);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_fresh_foreign_lock_is_waited_for_and_a_stale_one_is_taken() {
+        let (dir, fd) = folder();
+        let path = dir.path().join("1.json.lock");
+        std::fs::create_dir(&path).unwrap();
+        assert!(matches!(
+            acquire(fd.as_fd(), "1.json.lock", &QUICK),
+            Err(LockError::Busy { .. })
+        ));
+        assert!(path.is_dir(), "a live lock is never removed");
+        set_mtime(&path, Duration::from_secs(11));
+        let lock = acquire(fd.as_fd(), "1.json.lock", &QUICK).unwrap();
+        drop(lock);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_lock_left_by_a_dead_flow_is_taken_at_once() {
+        let (dir, fd) = folder();
+        let lock = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
+        // A killed holder: its flock goes with its process, its directory stays.
+        rustix::fs::flock(&lock.handle, FlockOperation::Unlock).unwrap();
+        std::mem::forget(lock);
+        assert!(dir.path().join(LIST_LOCK).is_dir());
+        let again = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
+        drop(again);
+        assert!(!dir.path().join(LIST_LOCK).exists());
+    }
+
+    #[test]
+    fn a_lock_taken_over_is_reported_lost_and_not_removed() {
+        let (dir, fd) = folder();
+        let mut lock = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
+        lock.check().unwrap();
+        let path = dir.path().join(LIST_LOCK);
+        std::fs::remove_dir(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(matches!(lock.check(), Err(LockError::Lost { .. })));
+        drop(lock);
+        assert!(path.is_dir(), "someone else's lock is left alone");
+    }
+
+    #[test]
+    fn a_file_or_link_where_the_lock_goes_is_refused() {
+        let (dir, fd) = folder();
+        crate::fs::write_atomic(&dir.path().join(LIST_LOCK), b"").unwrap();
+        assert!(matches!(
+            acquire(fd.as_fd(), LIST_LOCK, &QUICK),
+            Err(LockError::NotALock { .. })
+        ));
+        std::os::unix::fs::symlink("/tmp", dir.path().join("2.json.lock")).unwrap();
+        assert!(matches!(
+            acquire(fd.as_fd(), "2.json.lock", &QUICK),
+            Err(LockError::NotALock { .. })
+        ));
+    }
+}
