@@ -5,6 +5,7 @@
 
 mod assets;
 mod cache;
+mod connections;
 mod debounce;
 mod error;
 mod events;

@@ -1,5 +1,6 @@
 //! Starting and stopping: binding (with the default port's fallbacks), the initial scan, serving
-//! until the shutdown token fires, and turning Ctrl-C / SIGTERM into that token.
+//! (within `Config::limits`, see `connections.rs`) until the shutdown token fires, and turning
+//! Ctrl-C / SIGTERM into that token.
 
 use std::io;
 use std::net::SocketAddr;
@@ -63,17 +64,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
+    let limits = config.limits;
     let state = AppState::start(config, shutdown.clone()).await?;
     let supervisor = state.supervisor().clone();
     let app = build_router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
-    // Stop the background tasks even when serving failed, and wait for them either way.
+    crate::connections::serve(listener, app, limits, shutdown.clone()).await;
+    // Serving ends only on shutdown (a supervised task that panicked cancels it too); stop the
+    // background tasks either way and wait for them.
     shutdown.cancel();
-    let tasks = supervisor.wait().await;
-    served?;
-    tasks.map_err(ServerError::TaskPanicked)
+    supervisor.wait().await.map_err(ServerError::TaskPanicked)
 }
 
 /// Binds, announces the URL, optionally opens the browser, and serves until Ctrl-C or SIGTERM.
