@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -23,19 +24,38 @@ const CAPACITY: usize = 4096;
 pub(crate) struct Frame {
     /// `None` for per-stream frames (`connected`, `resync`) that are not part of the sequence.
     pub(crate) seq: Option<u64>,
-    /// The event's JSON, serialised once; shared as-is by every SSE and WebSocket client.
+    /// The event's JSON, serialised once; shared as-is by every WebSocket client. Empty for a
+    /// keep-alive, which is SSE's alone.
     pub(crate) json: Utf8Bytes,
+    /// The same event as one Server-Sent Events message (`id:` and `data:` lines), encoded
+    /// once: every SSE connection writes these very bytes.
+    pub(crate) sse: Bytes,
     /// For `update` frames, the session they concern (the WebSocket `subscribe` filter).
     pub(crate) session: Option<Arc<str>>,
 }
 
 impl Frame {
+    fn new(seq: Option<u64>, json: String, session: Option<Arc<str>>) -> Self {
+        // JSON from serde_json has no raw newlines, so the event is one `data:` line.
+        let sse = match seq {
+            Some(seq) => format!("id: {seq}\ndata: {json}\n\n"),
+            None => format!("data: {json}\n\n"),
+        };
+        Self {
+            seq,
+            json: json.into(),
+            sse: Bytes::from(sse),
+            session,
+        }
+    }
+
     fn local(value: &Value) -> Arc<Self> {
-        Arc::new(Self {
-            seq: None,
-            json: value.to_string().into(),
-            session: None,
-        })
+        Arc::new(Self::new(None, value.to_string(), None))
+    }
+
+    /// Whether this frame is an SSE keep-alive comment, which WebSocket clients never see.
+    pub(crate) fn is_keep_alive(&self) -> bool {
+        self.json.is_empty()
     }
 }
 
@@ -84,15 +104,11 @@ impl Hub {
 
     /// Serialises `event` once and sends it to every subscriber; returns its sequence number.
     pub(crate) fn publish(&self, event: &Value, session: Option<&str>) -> u64 {
-        let json = Utf8Bytes::from(event.to_string());
+        let json = event.to_string();
         let mut ring = self.ring();
         let seq = ring.next_seq;
         ring.next_seq += 1;
-        let frame = Arc::new(Frame {
-            seq: Some(seq),
-            json,
-            session: session.map(Arc::from),
-        });
+        let frame = Arc::new(Frame::new(Some(seq), json, session.map(Arc::from)));
         if ring.frames.len() == REPLAY {
             ring.frames.pop_front();
         }
@@ -100,6 +116,18 @@ impl Hub {
         // No receivers is not an error: nobody is watching yet.
         let _ = self.tx.send(frame);
         seq
+    }
+
+    /// Sends one SSE keep-alive comment to every subscriber: one shared timer for all streams
+    /// instead of one per connection. Not part of the sequence, never replayed.
+    pub(crate) fn keep_alive(&self) {
+        let frame = Arc::new(Frame {
+            seq: None,
+            json: Utf8Bytes::default(),
+            sse: Bytes::from_static(b": keep-alive\n\n"),
+            session: None,
+        });
+        let _ = self.tx.send(frame);
     }
 
     /// The live stream for one client: `connected`, then the frames it missed since
@@ -136,16 +164,17 @@ impl Hub {
             };
             (rx, start, newest)
         };
-        let connected = Arc::new(Frame {
-            // The id a client should resume from if this stream drops right now: what it had
-            // already seen while a replay follows, else the newest event.
-            seq: Some(match (&start, last_seen) {
-                (Start::Replay(frames), Some(seen)) if !frames.is_empty() => seen,
-                _ => newest,
-            }),
-            json: json!({"type": "connected"}).to_string().into(),
-            session: None,
-        });
+        // The id a client should resume from if this stream drops right now: what it had
+        // already seen while a replay follows, else the newest event.
+        let resume_from = match (&start, last_seen) {
+            (Start::Replay(frames), Some(seen)) if !frames.is_empty() => seen,
+            _ => newest,
+        };
+        let connected = Arc::new(Frame::new(
+            Some(resume_from),
+            json!({"type": "connected"}).to_string(),
+            None,
+        ));
         let mut head = vec![connected];
         match start {
             Start::Replay(frames) => head.extend(frames),
@@ -202,6 +231,34 @@ mod tests {
         }
         let got: Vec<_> = hub.subscribe(Some(1)).take(2).collect().await;
         assert_eq!(types(&got)[1], r#"{"type":"resync"}"#);
+    }
+
+    #[tokio::test]
+    async fn frames_carry_their_sse_encoding_and_keep_alives_are_sse_only() {
+        let hub = Hub::starting_at(7);
+        let mut stream = Box::pin(hub.subscribe(None));
+        let connected = stream.next().await.unwrap();
+        assert_eq!(
+            &connected.sse[..],
+            b"id: 6\ndata: {\"type\":\"connected\"}\n\n"
+        );
+        hub.publish(&json!({"type": "update", "text": "a\nb"}), Some("s1"));
+        let frame = stream.next().await.unwrap();
+        assert_eq!(
+            &frame.sse[..],
+            b"id: 7\ndata: {\"type\":\"update\",\"text\":\"a\\nb\"}\n\n",
+            "one data line: newlines in strings are escaped by JSON"
+        );
+        hub.keep_alive();
+        let ka = stream.next().await.unwrap();
+        assert!(ka.is_keep_alive() && ka.seq.is_none());
+        assert_eq!(&ka.sse[..], b": keep-alive\n\n");
+        hub.publish(&json!({"n": 1}), None);
+        let replay: Vec<_> = hub.subscribe(Some(6)).take(3).collect().await;
+        assert!(
+            replay.iter().all(|f| !f.is_keep_alive()),
+            "keep-alives are never replayed"
+        );
     }
 
     #[tokio::test]

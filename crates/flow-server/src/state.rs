@@ -22,10 +22,6 @@ pub struct AppState {
     hub: Arc<Hub>,
     theme: Arc<ThemeStore>,
     responses: Arc<ResponseCache>,
-    /// Serialises Flow's own edits of task files, so two notes sent at once cannot both pass
-    /// the unchanged-check and have the second overwrite the first. Held only on the blocking
-    /// pool, for one edit.
-    edits: Arc<std::sync::Mutex<()>>,
     /// Identifies this run of the server (start time in ms), so validators from an earlier
     /// run never match.
     run_id: u64,
@@ -83,7 +79,6 @@ impl AppState {
             hub: Arc::new(Hub::for_run(run_id)),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             responses: Arc::new(ResponseCache::default()),
-            edits: Arc::new(std::sync::Mutex::new(())),
             run_id,
             config: Arc::new(config),
             supervisor: Supervisor::new(shutdown.clone()),
@@ -95,6 +90,10 @@ impl AppState {
             shutdown: state.shutdown.clone(),
         };
         state.supervisor.spawn("index", index_task.run(watching));
+        state.supervisor.spawn(
+            "keep-alive",
+            crate::sse::keep_alive(state.hub.clone(), state.shutdown.clone()),
+        );
         if let Some(features) = state.features.clone() {
             let sweep =
                 crate::features::lease_sweep(features, state.hub.clone(), state.shutdown.clone());
@@ -117,12 +116,6 @@ impl AppState {
         crate::live::apply_and_publish(&self.index, &self.hub, changes);
     }
 
-    /// Blocking: call it from the blocking pool.
-    pub(crate) fn edit_guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.edits
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 
     pub(crate) fn responses(&self) -> &ResponseCache {
         &self.responses

@@ -103,6 +103,9 @@ where
 /// Non-`update` events go to everyone; `update`s only to clients that did not narrow their
 /// subscription, or narrowed it to include that session.
 fn wanted(frame: &Frame, only: Option<&HashSet<String>>) -> bool {
+    if frame.is_keep_alive() {
+        return false;
+    }
     match (only, &frame.session) {
         (Some(set), Some(session)) => set.contains(&**session),
         _ => true,

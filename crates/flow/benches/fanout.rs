@@ -1,9 +1,13 @@
-//! Live fan-out benchmark: runs the real `flow` binary as its own process over a temporary
-//! Claude dir, connects N SSE and N WebSocket clients, writes task files, and reports the
-//! write → event latency seen at every client, lost events, and the server's memory.
+//! Live fan-out benchmark: runs the real `flow` binary as its own process over a realistic
+//! Claude dir (`flow generate`: 200 sessions × 20 tasks + 300 transcript-only sessions with
+//! 64 KiB transcripts), connects N clients of one transport (SSE or WebSocket) from this
+//! process, rewrites a task 20 times 250 ms apart (each `update` event about 1.1 KB with its
+//! `task` and `session` payloads), and reports the write → event latency seen at every client,
+//! lost events, and the server's memory.
 //!
-//! `cargo bench -p flow --bench fanout` runs N = 10, 1000, 10000; pass sizes to choose:
-//! `cargo bench -p flow --bench fanout -- 10 100`.
+//! `cargo bench -p flow --bench fanout` runs SSE and then WebSocket at N = 10, 1000, 5000; pass
+//! a transport and sizes to choose: `cargo bench -p flow --bench fanout -- sse 1000 9500 ws 5000`
+//! (`both` connects N of each at once, the old shape).
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::io::Write as _;
@@ -19,7 +23,16 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 /// Writes per run; each is one `change` event every client must receive.
-const WRITES: usize = 30;
+const WRITES: usize = 20;
+/// Pause between writes, as an agent working through its list writes.
+const WRITE_EVERY: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Transport {
+    Sse,
+    Ws,
+    Both,
+}
 
 struct Server {
     child: Child,
@@ -43,10 +56,27 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The session the bench writes to: the first one `flow generate` writes.
+const SESSION: &str = "00000000-0000-4000-8000-000000000000";
+
 fn start_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = dir.path().join("tasks/bench");
-    std::fs::create_dir_all(&tasks).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .args(["generate", "--out", dir.path().to_str().unwrap()])
+        .args([
+            "--sessions",
+            "200",
+            "--tasks",
+            "20",
+            "--transcript-kib",
+            "64",
+        ])
+        .args(["--transcript-only", "300"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tasks = dir.path().join("tasks").join(SESSION);
     write_task(&tasks, 0);
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_flow"))
@@ -76,10 +106,24 @@ fn start_server() -> Server {
     }
 }
 
+/// A task of the size agents write (a few paragraphs of description), so each event carries
+/// what users' events carry.
 fn write_task(dir: &std::path::Path, seq: usize) {
-    let body = format!(
-        "{{\n  \"id\": \"1\",\n  \"subject\": \"bench\",\n  \"status\": \"in_progress\",\n  \"benchSeq\": {seq}\n}}"
-    );
+    let task = serde_json::json!({
+        "id": "1",
+        "subject": "Implement the session timeline endpoint",
+        "description": "Add `GET /api/sessions/:id/timeline` returning every task with its first and last \
+            change, sorted by creation.\n\n- reuse the index's file times\n- paginate with `limit`\n\
+            - document the shape in the contract\n\nAcceptance: the board's timeline view renders from \
+            it without extra requests; the endpoint answers under a millisecond for 200 tasks.",
+        "activeForm": "Implementing the session timeline endpoint",
+        "status": "in_progress",
+        "owner": "agent-3",
+        "blocks": ["2", "3"],
+        "blockedBy": [],
+        "benchSeq": seq,
+    });
+    let body = serde_json::to_string_pretty(&task).unwrap();
     flow_core::fs::write_atomic(&dir.join("1.json"), body.as_bytes()).unwrap();
 }
 
@@ -97,6 +141,8 @@ struct Shared {
     written: Mutex<Vec<Option<Instant>>>,
     samples: Mutex<Vec<Duration>>,
     received: AtomicUsize,
+    /// The size of the last event's JSON a client saw.
+    event_bytes: AtomicUsize,
 }
 
 fn seq_of(text: &str) -> Option<usize> {
@@ -129,7 +175,10 @@ async fn sse_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsiz
     while let Ok(Some(line)) = lines.next_line().await {
         if line.contains("\"type\":\"connected\"") {
             ready.fetch_add(1, Ordering::Relaxed);
-        } else if let Some(seq) = line.strip_prefix("data:").and_then(seq_of) {
+        } else if let Some(data) = line.strip_prefix("data: ")
+            && let Some(seq) = seq_of(data)
+        {
+            shared.event_bytes.store(data.len(), Ordering::Relaxed);
             record(&shared, seq).await;
         }
     }
@@ -144,6 +193,7 @@ async fn ws_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsize
             if text.contains("\"type\":\"connected\"") {
                 ready.fetch_add(1, Ordering::Relaxed);
             } else if let Some(seq) = seq_of(&text) {
+                shared.event_bytes.store(text.len(), Ordering::Relaxed);
                 record(&shared, seq).await;
             }
         }
@@ -158,7 +208,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-async fn run(n: usize) {
+async fn run(n: usize, transport: Transport) {
     let server = start_server();
     let pid = server.child.id();
     let idle_rss = rss_kib(pid);
@@ -166,6 +216,7 @@ async fn run(n: usize) {
         written: Mutex::new(vec![None; WRITES + 1]),
         samples: Mutex::new(Vec::with_capacity(2 * n * WRITES)),
         received: AtomicUsize::new(0),
+        event_bytes: AtomicUsize::new(0),
     });
     let ready = Arc::new(AtomicUsize::new(0));
     let connect_start = Instant::now();
@@ -173,10 +224,15 @@ async fn run(n: usize) {
     let mut spawned = 0;
     for wave in (0..n).collect::<Vec<_>>().chunks(250) {
         for _ in wave {
-            tokio::spawn(sse_client(server.addr, shared.clone(), ready.clone()));
-            tokio::spawn(ws_client(server.addr, shared.clone(), ready.clone()));
+            if transport != Transport::Ws {
+                tokio::spawn(sse_client(server.addr, shared.clone(), ready.clone()));
+                spawned += 1;
+            }
+            if transport != Transport::Sse {
+                tokio::spawn(ws_client(server.addr, shared.clone(), ready.clone()));
+                spawned += 1;
+            }
         }
-        spawned += 2 * wave.len();
         let target = spawned;
         let deadline = Instant::now() + Duration::from_secs(30);
         while ready.load(Ordering::Relaxed) < target && Instant::now() < deadline {
@@ -187,25 +243,32 @@ async fn run(n: usize) {
     let connect_time = connect_start.elapsed();
     let connected_rss = rss_kib(pid);
 
+    let mut event_bytes = 0;
     for seq in 1..=WRITES {
         let expect = shared.received.load(Ordering::Relaxed) + connected;
-        shared.written.lock().await[seq] = Some(Instant::now());
+        let at = Instant::now();
+        shared.written.lock().await[seq] = Some(at);
         write_task(&server.tasks, seq);
-        // Wait until every client has it (or give up on this one), then pause briefly so
-        // writes are measured one at a time, as an agent writes them.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Wait until every client has it (or give up on this one), then keep the agent's pace.
+        let deadline = at + Duration::from_secs(10);
         while shared.received.load(Ordering::Relaxed) < expect && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        event_bytes = shared.event_bytes.load(Ordering::Relaxed);
+        tokio::time::sleep_until((at + WRITE_EVERY).into()).await;
     }
     let peak_rss = rss_kib(pid);
     let mut samples = shared.samples.lock().await.clone();
     samples.sort();
     let expected = connected * WRITES;
     let lost = expected.saturating_sub(samples.len());
+    let clients = match transport {
+        Transport::Sse => format!("{n} SSE"),
+        Transport::Ws => format!("{n} WS"),
+        Transport::Both => format!("{n} SSE + {n} WS"),
+    };
     println!(
-        "| {n:>6} SSE + {n:>6} WS | {connected:>6} | {:>7.1?} | {:>7.2?} | {:>7.2?} | {:>7.2?} | {lost:>4} | {:>6.1} | {:>6.1} | {:>6.1} |",
+        "| {clients:>17} | {connected:>6} | {event_bytes:>5} | {:>7.1?} | {:>7.2?} | {:>7.2?} | {:>7.2?} | {lost:>4} | {:>6.1} | {:>6.1} | {:>6.1} |",
         connect_time,
         percentile(&samples, 0.5),
         percentile(&samples, 0.99),
@@ -218,15 +281,26 @@ async fn run(n: usize) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10, 1000, 10_000]
-    } else {
-        sizes
-    };
+    // `sse 10 1000 ws 10 1000`: a transport word, then the sizes to run it at.
+    let mut runs: Vec<(Transport, usize)> = Vec::new();
+    let mut transport = Transport::Sse;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "sse" => transport = Transport::Sse,
+            "ws" => transport = Transport::Ws,
+            "both" => transport = Transport::Both,
+            n => {
+                if let Ok(n) = n.parse() {
+                    runs.push((transport, n));
+                }
+            }
+        }
+    }
+    if runs.is_empty() {
+        for t in [Transport::Sse, Transport::Ws] {
+            runs.extend([10, 1000, 5000].map(|n| (t, n)));
+        }
+    }
     // Each client is one socket here and one in the server (which inherits this limit): raise
     // the open-file limit, the hard one too where we may (root), else the soft one.
     if rlimit::setrlimit(rlimit::Resource::NOFILE, 100_000, 100_000).is_err() {
@@ -240,10 +314,10 @@ fn main() {
         "write → event latency at every client, {WRITES} writes per run (server is a separate `flow` process)"
     );
     println!(
-        "| clients | connected | connect time | p50 | p99 | max | lost | RSS idle MiB | RSS connected MiB | RSS after writes MiB |"
+        "| clients | connected | event bytes | connect time | p50 | p99 | max | lost | RSS idle MiB | RSS connected MiB | RSS after writes MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for n in sizes {
-        runtime.block_on(run(n));
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (transport, n) in runs {
+        runtime.block_on(run(n, transport));
     }
 }
