@@ -23,6 +23,9 @@ use crate::watcher::{Notice, Watches};
 
 /// How often the stat-only reconciliation runs.
 const RECONCILE: Duration = Duration::from_secs(15);
+/// How often Flow looks for its own temporary files left by a crash, and how old one must be.
+const TEMP_SWEEP: Duration = Duration::from_secs(60);
+const STALE_TEMP: Duration = Duration::from_secs(60);
 /// How often the processes of live registry entries are probed: a process that exits without
 /// removing its registry file shows as `ended` within this (contract §6: within 5 s).
 const LIVENESS: Duration = Duration::from_secs(1);
@@ -83,6 +86,10 @@ impl IndexTask {
         let mut reconcile = tokio::time::interval(RECONCILE);
         reconcile.tick().await;
         let mut liveness = tokio::time::interval(LIVENESS);
+        // Temp files a killed Flow left behind: at start, then once a minute.
+        self.sweep_temps().await;
+        let mut sweep_temps = tokio::time::interval(TEMP_SWEEP);
+        sweep_temps.tick().await;
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = pending.deadline();
@@ -131,6 +138,7 @@ impl IndexTask {
                     }
                     self.sweep_liveness().await;
                 }
+                _ = sweep_temps.tick() => self.sweep_temps().await,
                 _ = reconcile.tick() => {
                     if watches.as_mut().is_some_and(|w| w.sync(false)) {
                         tracing::debug!("watch set changed during reconciliation");
@@ -181,6 +189,30 @@ impl IndexTask {
 
     /// Re-lists everything, one session folder or project per lock, so readers never wait for
     /// a whole-tree pass.
+    /// Removes Flow's own `.flow-*.tmp` files older than a minute from every task folder:
+    /// what a Flow killed between writing and renaming left behind. Nothing else is touched.
+    async fn sweep_temps(&self) {
+        let tasks_dir = self.read().layout().tasks_dir.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(&tasks_dir) else {
+                return;
+            };
+            let removed: usize = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| flow_core::fs::sweep_stale_temps(&e.path(), STALE_TEMP))
+                .sum();
+            if removed > 0 {
+                tracing::info!(
+                    removed,
+                    "removed temporary files left by an interrupted write"
+                );
+            }
+        })
+        .await;
+        crate::supervisor::log_join_error("temp-file sweep", res);
+    }
+
     async fn reconcile(&self) {
         let changes = self.read().reconcile_plan();
         for chunk in changes.chunks(32) {

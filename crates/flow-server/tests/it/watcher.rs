@@ -266,3 +266,43 @@ async fn list_etag_is_304_until_something_changes() {
         .unwrap();
     assert_eq!(s1["taskCount"], 2);
 }
+
+#[tokio::test]
+async fn temp_files_a_killed_flow_left_are_swept_and_nothing_else() {
+    let tree = one_session();
+    for name in [
+        ".flow-abc123.tmp",
+        ".flow-new.tmp",
+        "notes.tmp",
+        ".other-x.tmp",
+    ] {
+        tree.write(&format!("tasks/s1/{name}"), "{");
+    }
+    for name in [".flow-abc123.tmp", "notes.tmp", ".other-x.tmp"] {
+        tree.touch(&format!("tasks/s1/{name}"), 1_700_000_000);
+    }
+    let server = TestServer::start(tree).await;
+    // The sweep runs as the index task starts; a task written after it is the marker.
+    let mut events = server.sse().await;
+    server.tree.task("s1", task("8", "pending"));
+    events
+        .until(|e| is_update(e, "add", "s1", Some("8.json")))
+        .await;
+    let left: std::collections::BTreeSet<String> = std::fs::read_dir(server.tree.path("tasks/s1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !left.contains(".flow-abc123.tmp"),
+        "an old temp file of Flow's is removed: {left:?}"
+    );
+    for kept in [
+        ".flow-new.tmp",
+        "notes.tmp",
+        ".other-x.tmp",
+        "1.json",
+        "8.json",
+    ] {
+        assert!(left.contains(kept), "{kept} kept: {left:?}");
+    }
+}
