@@ -4,6 +4,7 @@ mod support;
 
 mod agents;
 mod config;
+mod connections;
 mod edits;
 mod features;
 mod hostile_input;

@@ -200,13 +200,21 @@ async fn ui_carries_security_headers() {
     assert_eq!(h["referrer-policy"], "no-referrer");
 }
 
-/// Sends `request` verbatim and reads one answer: the status, the head, and the body when it
-/// has a `Content-Length` (a 101 or an event stream has none and stays open; only the head is
-/// read). Bounded, so a server that never answers fails the test instead of hanging it.
+/// Sends `request` verbatim on a new connection and reads one answer (see [`read_answer`]).
 async fn exchange(addr: std::net::SocketAddr, request: &str) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
+    read_answer(&mut stream).await
+}
+
+/// Reads one answer: the status, the head, and the body when it has a `Content-Length` (a 101
+/// or an event stream has none and stays open; only its head is read). Bounded, so a server
+/// that never answers fails the test instead of hanging it.
+pub(crate) async fn read_answer(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> (u16, String, String) {
+    use tokio::io::AsyncReadExt;
     let read = async {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
