@@ -323,6 +323,71 @@ pub struct Index {
     generation: u64,
 }
 
+/// A task file to re-read, taken from the index: read it with [`PendingRead::run`] while
+/// nothing is locked, then hand the result to [`Index::apply_reads`].
+#[derive(Debug)]
+pub struct PendingRead {
+    session: String,
+    file: String,
+    dir: PathBuf,
+    /// The stamp the index holds, and whether it was read too soon to trust it.
+    known: Option<(Stamp, bool)>,
+}
+
+/// What [`PendingRead::run`] found on disk.
+#[derive(Debug)]
+pub struct TaskRead {
+    session: String,
+    file: String,
+    seen: Seen,
+    /// The folder's time, when the file came or went (a folder's listing changed).
+    dir_modified: Option<SystemTime>,
+}
+
+#[derive(Debug)]
+enum Seen {
+    Missing,
+    Unchanged,
+    Fresh { entry: TaskEntry, same_stamp: bool },
+}
+
+impl PendingRead {
+    /// Stats the file and reads it if it changed: all the I/O of a task update.
+    pub fn run(self) -> TaskRead {
+        let path = self.dir.join(&self.file);
+        let meta = fs::metadata(&path).ok().filter(fs::Metadata::is_file);
+        let seen = match (&meta, self.known) {
+            (None, _) => Seen::Missing,
+            (Some(meta), known) => {
+                let stamp = Stamp::of(meta);
+                let same_stamp = known.is_some_and(|(k, _)| k == stamp);
+                if same_stamp && !known.is_some_and(|(_, racy)| racy) {
+                    Seen::Unchanged
+                } else {
+                    Seen::Fresh {
+                        entry: TaskEntry::read(&path, meta),
+                        same_stamp,
+                    }
+                }
+            }
+        };
+        // Only an add or an unlink changes the folder's own time that the board shows.
+        let listing_changed = matches!(
+            (&seen, self.known),
+            (Seen::Missing, Some(_)) | (Seen::Fresh { .. }, None)
+        );
+        let dir_modified = listing_changed
+            .then(|| fs::metadata(&self.dir).ok()?.modified().ok())
+            .flatten();
+        TaskRead {
+            session: self.session,
+            file: self.file,
+            seen,
+            dir_modified,
+        }
+    }
+}
+
 const EMPTY_META: TranscriptMeta = TranscriptMeta {
     slug: None,
     cwd: None,
@@ -553,27 +618,87 @@ impl Index {
     }
 
     fn refresh_task(&mut self, session: &str, file: &str, deltas: &mut Vec<Delta>) {
-        let dir = self.layout.tasks_dir.join(session);
-        let path = dir.join(file);
-        let Some(entry) = self.sessions.get_mut(session) else {
+        let Some(pending) = self.pending_read(session, file) else {
             return;
         };
-        let meta = fs::metadata(&path).ok().filter(fs::Metadata::is_file);
-        let event = match (meta, entry.tasks.get(file)) {
-            (None, None) => return,
-            (None, Some(_)) => {
-                entry.tasks.remove(file);
-                FileEvent::Unlink
+        let read = pending.run();
+        self.commit_task(read, deltas);
+    }
+
+    /// What re-reading one task file needs from the index; `None` for an unknown session.
+    fn pending_read(&self, session: &str, file: &str) -> Option<PendingRead> {
+        let entry = self.sessions.get(session)?;
+        Some(PendingRead {
+            session: session.to_owned(),
+            file: file.to_owned(),
+            dir: self.layout.tasks_dir.join(session),
+            known: entry.tasks.get(file).map(|k| (k.stamp, k.racy)),
+        })
+    }
+
+    /// Splits a batch: changes of task files in known sessions, whose files can be read
+    /// without holding the index ([`PendingRead::run`], then [`Index::apply_reads`]), and the
+    /// rest, for [`Index::apply`]. Together they do what `apply` of the whole batch does.
+    pub fn split_reads(&self, changes: Vec<Change>) -> (Vec<PendingRead>, Vec<Change>) {
+        let mut reads: Vec<PendingRead> = Vec::new();
+        let mut rest = Vec::new();
+        for change in changes {
+            match &change {
+                Change::TaskFile { session, file } if self.sessions.contains_key(session) => {
+                    if !reads
+                        .iter()
+                        .any(|r| &r.session == session && &r.file == file)
+                        && let Some(p) = self.pending_read(session, file)
+                    {
+                        reads.push(p);
+                    }
+                }
+                _ => rest.push(change),
             }
-            (Some(meta), known) => {
-                let stamp = Stamp::of(&meta);
-                let same_stamp = known.is_some_and(|k| k.stamp == stamp);
-                if same_stamp && !known.is_some_and(|k| k.racy) {
+        }
+        (reads, rest)
+    }
+
+    /// Commits task files read by [`PendingRead::run`]. No I/O: the write lock a caller holds
+    /// for this lasts microseconds. The caller must make sure nothing else changed those files'
+    /// entries between the split and this call (one applier at a time).
+    pub fn apply_reads(&mut self, reads: Vec<TaskRead>) -> Vec<Delta> {
+        let mut deltas = Vec::new();
+        for read in reads {
+            self.commit_task(read, &mut deltas);
+        }
+        if !deltas.is_empty() {
+            self.generation += 1;
+        }
+        deltas
+    }
+
+    fn commit_task(&mut self, read: TaskRead, deltas: &mut Vec<Delta>) {
+        let TaskRead {
+            session,
+            file,
+            seen,
+            dir_modified,
+        } = read;
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let known = entry.tasks.get(&file);
+        let event = match seen {
+            Seen::Missing => {
+                if known.is_none() {
                     return;
                 }
-                let fresh = TaskEntry::read(&path, &meta);
+                entry.tasks.remove(&file);
+                FileEvent::Unlink
+            }
+            Seen::Unchanged => return,
+            Seen::Fresh {
+                entry: fresh,
+                same_stamp,
+            } => {
                 if same_stamp && known.is_some_and(|k| k.task == fresh.task) {
-                    if let Some(k) = entry.tasks.get_mut(file) {
+                    if let Some(k) = entry.tasks.get_mut(&file) {
                         k.racy = fresh.racy;
                     }
                     return;
@@ -583,19 +708,19 @@ impl Index {
                 } else {
                     FileEvent::Add
                 };
-                entry.tasks.insert(file.to_owned(), fresh);
+                entry.tasks.insert(file.clone(), fresh);
                 event
             }
         };
         if event != FileEvent::Change
-            && let Ok(m) = fs::metadata(&dir)
+            && let Some(m) = dir_modified
         {
-            entry.dir_modified = m.modified().unwrap_or(entry.dir_modified);
+            entry.dir_modified = m;
         }
         entry.refresh_cache();
         deltas.push(Delta::Task {
-            session: session.to_owned(),
-            file: file.to_owned(),
+            session,
+            file,
             event,
         });
     }

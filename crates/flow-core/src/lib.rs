@@ -22,7 +22,9 @@ pub mod transcript;
 
 pub use config::Config;
 pub use ids::{IdError, SessionId, TaskId};
-pub use index::{Counts, Delta, FileEvent, Index, SessionSummary, TaskRecord};
+pub use index::{
+    Counts, Delta, FileEvent, Index, PendingRead, SessionSummary, TaskRead, TaskRecord,
+};
 pub use layout::{Change, Layout};
 pub use task::{Task, TaskStatus};
 

@@ -8,7 +8,7 @@
 //! A periodic stat-only reconciliation heals anything the watcher missed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use flow_core::{Change, Index, Layout};
@@ -33,6 +33,10 @@ const LIVENESS: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub(crate) struct IndexTask {
     pub(crate) index: Arc<RwLock<Index>>,
+    /// One applier at a time (this task, and Flow's own edits through `apply_now`): files are
+    /// read outside the index lock, so nothing else may change the index between the read
+    /// and its commit.
+    pub(crate) writer: Arc<Mutex<()>>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) shutdown: CancellationToken,
 }
@@ -113,26 +117,28 @@ impl IndexTask {
                 }
                 () = sleep_until_some(deadline), if deadline.is_some() => {
                     let mut batch = pending.take();
-                    let roots_changed = batch.iter().any(|c| {
+                    let is_root = |c: &Change| {
                         matches!(
                             c,
                             Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot | Change::RegistryRoot
                         )
-                    });
-                    if roots_changed {
-                        if let Some(w) = watches.as_mut() {
-                            w.sync(true);
-                        }
-                        batch.push(Change::AllRoots);
-                    }
+                    };
+                    let roots_changed = batch.iter().any(is_root);
+                    batch.retain(|c| !is_root(c));
                     self.apply(batch).await;
+                    if roots_changed {
+                        // A root came, went or changed: watch it again, then re-list the whole
+                        // tree in small batches (like the reconciliation), never in one lock.
+                        sync_watches(&mut watches, true).await;
+                        self.reconcile().await;
+                    }
                 }
                 _ = liveness.tick() => {
                     // A root that could not be watched (no permission, say) sends no event when
                     // that changes: try again, and re-list what changed meanwhile.
-                    if let Some(w) = watches.as_mut().filter(|w| w.failed())
-                        && w.sync(true)
-                        && !w.failed()
+                    if watches.as_ref().is_some_and(Watches::failed)
+                        && sync_watches(&mut watches, true).await
+                        && !watches.as_ref().is_some_and(Watches::failed)
                     {
                         pending.push(Instant::now(), [Change::AllRoots], false);
                     }
@@ -140,7 +146,7 @@ impl IndexTask {
                 }
                 _ = sweep_temps.tick() => self.sweep_temps().await,
                 _ = reconcile.tick() => {
-                    if watches.as_mut().is_some_and(|w| w.sync(false)) {
+                    if sync_watches(&mut watches, false).await {
                         tracing::debug!("watch set changed during reconciliation");
                     }
                     self.reconcile().await;
@@ -160,9 +166,10 @@ impl IndexTask {
     /// is the state right after its change.
     async fn apply(&self, batch: Vec<Change>) {
         let this = self.clone();
-        let res =
-            tokio::task::spawn_blocking(move || apply_and_publish(&this.index, &this.hub, batch))
-                .await;
+        let res = tokio::task::spawn_blocking(move || {
+            apply_and_publish(&this.index, &this.writer, &this.hub, batch);
+        })
+        .await;
         crate::supervisor::log_join_error("applying file changes", res);
     }
 
@@ -176,6 +183,10 @@ impl IndexTask {
             if found.is_empty() {
                 return;
             }
+            let _one_writer = this
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut index = this
                 .index
                 .write()
@@ -187,8 +198,6 @@ impl IndexTask {
         crate::supervisor::log_join_error("liveness sweep", res);
     }
 
-    /// Re-lists everything, one session folder or project per lock, so readers never wait for
-    /// a whole-tree pass.
     /// Removes Flow's own `.flow-*.tmp` files older than a minute from every task folder:
     /// what a Flow killed between writing and renaming left behind. Nothing else is touched.
     async fn sweep_temps(&self) {
@@ -213,23 +222,83 @@ impl IndexTask {
         crate::supervisor::log_join_error("temp-file sweep", res);
     }
 
+    /// Re-lists everything, a few folders per batch, so readers never wait for a whole-tree
+    /// pass; listing what to re-list reads directories too, so it runs on the blocking pool.
     async fn reconcile(&self) {
-        let changes = self.read().reconcile_plan();
+        let index = self.index.clone();
+        let plan = tokio::task::spawn_blocking(move || {
+            index
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .reconcile_plan()
+        })
+        .await;
+        let changes = match plan {
+            Ok(changes) => changes,
+            Err(err) => {
+                crate::supervisor::log_join_error("planning a re-list", Err(err));
+                return;
+            }
+        };
         for chunk in changes.chunks(32) {
             self.apply(chunk.to_vec()).await;
         }
     }
 }
 
-/// Applies `batch` to the index and publishes one event per delta, all under the write lock,
-/// so events leave in the order the index changed and each payload is the state right after
-/// its change. Blocking (file I/O): call it from the blocking pool.
-pub(crate) fn apply_and_publish(index: &RwLock<Index>, hub: &Hub, batch: Vec<Change>) {
+/// Applies `batch` to the index and publishes one event per delta. Task files (most of what
+/// changes) are read while readers keep answering from the index; only the commit of what was
+/// read takes the write lock, for microseconds. Events are published under that lock, so they
+/// leave in the order the index changed and each payload is the state right after its change.
+/// Blocking (file I/O): call it from the blocking pool.
+pub(crate) fn apply_and_publish(
+    index: &RwLock<Index>,
+    writer: &Mutex<()>,
+    hub: &Hub,
+    batch: Vec<Change>,
+) {
+    let _one_writer = writer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (pending, rest) = index
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .split_reads(batch);
+    let reads: Vec<flow_core::TaskRead> = pending.into_iter().map(|p| p.run()).collect();
     let mut index = index
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let deltas = index.apply(batch);
+    let mut deltas = if rest.is_empty() {
+        Vec::new()
+    } else {
+        index.apply(rest)
+    };
+    deltas.extend(index.apply_reads(reads));
     publish(&index, hub, &deltas);
+}
+
+/// Brings the watch set in line with the roots on the blocking pool (placing a recursive
+/// watch walks the tree); returns whether it changed.
+async fn sync_watches(watches: &mut Option<Watches>, renew: bool) -> bool {
+    let Some(mut w) = watches.take() else {
+        return false;
+    };
+    match tokio::task::spawn_blocking(move || {
+        let changed = w.sync(renew);
+        (w, changed)
+    })
+    .await
+    {
+        Ok((w, changed)) => {
+            *watches = Some(w);
+            changed
+        }
+        Err(err) => {
+            crate::supervisor::log_join_error("placing file watches", Err(err));
+            tracing::error!("the file watcher is gone; the board now heals by reconciliation only");
+            false
+        }
+    }
 }
 
 /// One event per delta, rendered from the index right after the change.

@@ -19,6 +19,8 @@ pub struct AppState {
     /// The one index of the Claude dir, written only by the index task. Locks are held only
     /// for a lookup or one batch, never across an `.await`.
     index: Arc<RwLock<Index>>,
+    /// One applier of changes at a time (see `live::apply_and_publish`).
+    index_writer: Arc<std::sync::Mutex<()>>,
     hub: Arc<Hub>,
     theme: Arc<ThemeStore>,
     responses: Arc<ResponseCache>,
@@ -76,6 +78,7 @@ impl AppState {
         let state = Self {
             features,
             index: Arc::new(RwLock::new(index)),
+            index_writer: Arc::new(std::sync::Mutex::new(())),
             hub: Arc::new(Hub::for_run(run_id)),
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             responses: Arc::new(ResponseCache::default()),
@@ -86,6 +89,7 @@ impl AppState {
         };
         let index_task = IndexTask {
             index: state.index.clone(),
+            writer: state.index_writer.clone(),
             hub: state.hub.clone(),
             shutdown: state.shutdown.clone(),
         };
@@ -113,9 +117,8 @@ impl AppState {
     /// reflect it at once rather than after the watcher's echo (which then finds nothing new).
     /// Blocking: call it from the blocking pool.
     pub(crate) fn apply_now(&self, changes: Vec<flow_core::Change>) {
-        crate::live::apply_and_publish(&self.index, &self.hub, changes);
+        crate::live::apply_and_publish(&self.index, &self.index_writer, &self.hub, changes);
     }
-
 
     pub(crate) fn responses(&self) -> &ResponseCache {
         &self.responses

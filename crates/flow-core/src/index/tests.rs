@@ -275,3 +275,60 @@ fn a_session_whose_read_panics_costs_only_that_session() {
     });
     assert_eq!(read, ["a", "c"]);
 }
+
+#[test]
+fn task_files_read_outside_the_index_commit_like_apply() {
+    let t = Tree::new();
+    t.write("tasks/s1/1.json", &task_json("1", "pending"));
+    t.write("tasks/s1/2.json", &task_json("2", "pending"));
+    let mut index = Index::scan(t.layout());
+    t.write("tasks/s1/1.json", &task_json("1", "completed"));
+    t.write("tasks/s1/3.json", &task_json("3", "pending"));
+    fs::remove_file(t.path("tasks/s1/2.json")).unwrap();
+    t.write("tasks/new/1.json", &task_json("1", "pending"));
+    let file = |session: &str, name: &str| Change::TaskFile {
+        session: session.into(),
+        file: name.into(),
+    };
+    let batch = vec![
+        file("s1", "1.json"),
+        file("s1", "2.json"),
+        file("s1", "3.json"),
+        file("s1", "1.json"),
+        file("new", "1.json"),
+    ];
+    let (pending, rest) = index.split_reads(batch);
+    assert_eq!(pending.len(), 3, "repeats are read once");
+    assert_eq!(
+        rest,
+        [file("new", "1.json")],
+        "an unknown session takes the slow path"
+    );
+    let before = index.generation();
+    let reads: Vec<TaskRead> = pending.into_iter().map(PendingRead::run).collect();
+    let mut deltas = index.apply(rest);
+    deltas.extend(index.apply_reads(reads));
+    let task = |session: &str, name: &str, event| Delta::Task {
+        session: session.into(),
+        file: name.into(),
+        event,
+    };
+    assert_eq!(
+        deltas,
+        [
+            Delta::SessionAdded {
+                session: "new".into()
+            },
+            task("new", "1.json", FileEvent::Add),
+            task("s1", "1.json", FileEvent::Change),
+            task("s1", "2.json", FileEvent::Unlink),
+            task("s1", "3.json", FileEvent::Add),
+        ]
+    );
+    assert!(index.generation() > before);
+    assert_eq!(index.summary("s1").unwrap().counts.completed, 1);
+    // Nothing changed since: a racy (just written) file may be read again, but yields nothing.
+    let (pending, _) = index.split_reads(vec![file("s1", "1.json"), file("s1", "3.json")]);
+    let reads = pending.into_iter().map(PendingRead::run).collect();
+    assert!(index.apply_reads(reads).is_empty());
+}
