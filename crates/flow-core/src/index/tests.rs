@@ -284,6 +284,7 @@ fn task_files_read_outside_the_index_commit_like_apply() {
     let mut index = Index::scan(t.layout());
     t.write("tasks/s1/1.json", &task_json("1", "completed"));
     t.write("tasks/s1/3.json", &task_json("3", "pending"));
+    #[expect(clippy::disallowed_methods, reason = "an agent removes a task")]
     fs::remove_file(t.path("tasks/s1/2.json")).unwrap();
     t.write("tasks/new/1.json", &task_json("1", "pending"));
     let file = |session: &str, name: &str| Change::TaskFile {
