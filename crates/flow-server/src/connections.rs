@@ -39,6 +39,8 @@ const MAX_DEFAULT_CAP: usize = 16_384;
 const MAX_REFUSING: usize = 64;
 /// How long a 503 answer may take to write and its request to drain.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
+/// A condition that lasts (accept failing, every connection busy) is logged at most this often.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -50,11 +52,11 @@ pub(crate) async fn serve(
     limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) {
-    let cap = limits.max_connections.unwrap_or_else(default_cap);
+    let cap = limits.max_connections.unwrap_or_else(default_cap).max(1);
     let table = Arc::new(Table::new(cap));
     let tracker = TaskTracker::new();
     let mut backoff = Backoff::default();
-    let mut saturated = false;
+    let mut full_reported: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -68,9 +70,13 @@ pub(crate) async fn serve(
                 // Out of descriptors (or memory): free one by closing the connection idle the
                 // longest, and wait before trying again instead of spinning on the error.
                 table.evict_one();
-                let (delay, starts_burst) = backoff.failed();
-                if starts_burst {
-                    tracing::warn!(%err, "cannot accept connections; backing off until this clears");
+                let (delay, report) = backoff.failed(Instant::now());
+                if let Some(failures) = report {
+                    tracing::warn!(
+                        %err,
+                        failures,
+                        "cannot accept connections; closing idle ones and backing off"
+                    );
                 }
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -78,18 +84,16 @@ pub(crate) async fn serve(
                 }
             }
         };
-        if let Some(failures) = backoff.recovered() {
-            tracing::info!(failures, "accepting connections again");
-        }
+        backoff.succeeded();
         match table.admit() {
             Some(lease) => {
-                saturated = false;
                 let conn = connection(stream, lease, router.clone(), limits, shutdown.clone());
                 tracker.spawn(conn);
             }
             None => {
-                if !saturated {
-                    saturated = true;
+                let now = Instant::now();
+                if full_reported.is_none_or(|at| now.duration_since(at) >= REPORT_EVERY) {
+                    full_reported = Some(now);
                     tracing::warn!(
                         max_connections = cap,
                         "every connection is busy; answering 503 until one frees"
@@ -138,26 +142,38 @@ fn is_connection_error(err: &io::Error) -> bool {
 }
 
 /// Waits between accept attempts while the listener fails (out of descriptors, of memory):
-/// 10 ms doubling up to 1 s, so the loop never spins, and one log line per burst of failures.
+/// 10 ms doubling up to 1 s while failures follow each other, so the loop never spins; and one
+/// log line per burst (at most one per [`REPORT_EVERY`], counting the failures since).
 #[derive(Debug, Default)]
 struct Backoff {
-    failures: u32,
+    consecutive: u32,
+    unreported: u32,
+    last_report: Option<Instant>,
 }
 
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(10);
     const MAX: Duration = Duration::from_secs(1);
 
-    /// One more failure: how long to wait, and whether it starts a burst (log it).
-    fn failed(&mut self) -> (Duration, bool) {
-        self.failures = self.failures.saturating_add(1);
-        let delay = Self::FIRST.saturating_mul(1 << (self.failures - 1).min(10));
-        (delay.min(Self::MAX), self.failures == 1)
+    /// One more failure at `now`: how long to wait, and the failures to report if it is time
+    /// to log (the first of a burst, then every [`REPORT_EVERY`] while it lasts).
+    fn failed(&mut self, now: Instant) -> (Duration, Option<u32>) {
+        self.consecutive = self.consecutive.saturating_add(1);
+        self.unreported = self.unreported.saturating_add(1);
+        let delay = Self::FIRST.saturating_mul(1 << (self.consecutive - 1).min(10));
+        let due = self
+            .last_report
+            .is_none_or(|at| now.duration_since(at) >= REPORT_EVERY);
+        let report = due.then(|| {
+            self.last_report = Some(now);
+            std::mem::take(&mut self.unreported)
+        });
+        (delay.min(Self::MAX), report)
     }
 
-    /// An accept succeeded: the length of the burst that ended, if one did.
-    fn recovered(&mut self) -> Option<u32> {
-        (self.failures > 0).then(|| std::mem::take(&mut self.failures))
+    /// An accept succeeded: the next failure waits the shortest time again.
+    fn succeeded(&mut self) {
+        self.consecutive = 0;
     }
 }
 
@@ -636,20 +652,27 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_second_and_logs_once_per_burst() {
+        let t0 = Instant::now();
         let mut b = Backoff::default();
-        assert_eq!(b.recovered(), None);
-        let waits: Vec<_> = (0..10).map(|_| b.failed()).collect();
-        assert_eq!(waits[0], (Duration::from_millis(10), true));
-        assert_eq!(waits[1], (Duration::from_millis(20), false));
-        assert_eq!(waits[6], (Duration::from_millis(640), false));
-        assert!(
-            waits[7..]
-                .iter()
-                .all(|w| *w == (Duration::from_secs(1), false))
-        );
-        assert_eq!(b.recovered(), Some(10));
-        assert_eq!(b.recovered(), None);
-        assert_eq!(b.failed(), (Duration::from_millis(10), true));
+        let waits: Vec<_> = (0..10).map(|i| b.failed(t0 + ms(i))).collect();
+        assert_eq!(waits[0], (ms(10), Some(1)), "the first failure is reported");
+        assert_eq!(waits[1], (ms(20), None));
+        assert_eq!(waits[6], (ms(640), None));
+        assert!(waits[7..].iter().all(|w| *w == (ms(1000), None)));
+        // Failures alternating with successes (each one freeing a descriptor) wait the least
+        // and stay one burst: no log line per failure.
+        for i in 0..100 {
+            b.succeeded();
+            assert_eq!(b.failed(t0 + ms(100 + i)), (ms(10), None));
+        }
+        // Ten seconds on, a still-failing listener is reported again, with the count since.
+        b.succeeded();
+        assert_eq!(b.failed(t0 + ms(10_000)), (ms(10), Some(110)));
+        assert_eq!(b.failed(t0 + ms(10_001)), (ms(20), None));
+    }
+
+    const fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
     #[test]
