@@ -236,16 +236,17 @@ impl Table {
 }
 
 /// Asks the connection that has waited longest without a request in flight (and is not already
-/// leaving) to close; false if there is none.
+/// leaving) to close; false if there is none. Ties within a millisecond go to the one accepted
+/// first (ids count up).
 fn evict_longest_waiting(slots: &HashMap<u64, Arc<Slot>>) -> bool {
     let victim = slots
-        .values()
-        .filter(|slot| !slot.evicted.load(Ordering::Acquire))
-        .filter_map(|slot| match slot.phase() {
-            (Phase::Head | Phase::Idle, since) => Some((since, slot)),
+        .iter()
+        .filter(|(_, slot)| !slot.evicted.load(Ordering::Acquire))
+        .filter_map(|(id, slot)| match slot.phase() {
+            (Phase::Head | Phase::Idle, since) => Some(((since, *id), slot)),
             _ => None,
         })
-        .min_by_key(|(since, _)| *since);
+        .min_by_key(|(key, _)| *key);
     let Some((_, slot)) = victim else {
         return false;
     };
@@ -691,6 +692,7 @@ mod tests {
         let oldest = table.admit().unwrap();
         let upgraded = table.admit().unwrap();
         upgraded.slot.set(Phase::Upgraded);
+        // All in the same millisecond, most likely: accept order decides.
         let newest = table.admit().expect("room made by evicting");
         assert!(oldest.slot.evicted.load(Ordering::Acquire));
         for other in [&busy, &upgraded, &newest] {
