@@ -68,7 +68,7 @@ pub struct ConnectionLimits {
     /// that has waited longest without a request in flight is closed to make room; if every
     /// one is busy, the newcomer is answered 503 with `Retry-After`. `None`: derived when the
     /// server starts from the open-file limit it then has (the `flow` binary raises it first):
-    /// that limit minus 256 for files and the database, between 64 and 16,384.
+    /// that limit minus 256 for files and the database, between 64 and 65,536.
     pub max_connections: Option<usize>,
 }
 
