@@ -251,3 +251,153 @@ async fn concurrent_notes_all_land() {
     }
     assert_eq!(stored["zeta"], json!({"kept":[1,2]}));
 }
+
+/// How long any answer may take in these tests; a hang fails the test instead of stalling it.
+const PROMPT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn prompt<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(PROMPT, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not answer within {PROMPT:?}"))
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+}
+
+async fn status_and_error(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_note_changes_the_description_and_not_one_other_byte() {
+    let before = "{\n  \"id\": \"1\",\n  \"subject\": \"caf\\u00e9 \\/ \\ud83d\\ude00\",\n  \"description\": \"Build \\u00e9\",\n  \"big\": 12345678901234567890123456789,\n  \"zero\": -0,\n  \"price\": 1.50,\n  \"status\": \"pending\",\n  \"blocks\": [],\n  \"blockedBy\": []\n}\n";
+    let tree = ClaudeTree::new();
+    tree.write("tasks/s1/1.json", before);
+    let server = TestServer::start(tree).await;
+    let res = server
+        .post_json("/api/tasks/s1/1/note", r#"{"note":"Check \"it\""}"#)
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let added = "\\n\\n---\\n\\n#### [Note added by user]\\n\\nCheck \\\"it\\\"";
+    let after = before.replace("\"Build \\u00e9\"", &format!("\"Build \\u00e9{added}\""));
+    assert_eq!(
+        std::fs::read_to_string(server.tree.path("tasks/s1/1.json")).unwrap(),
+        after,
+        "numbers, escapes, key order and the final newline are untouched"
+    );
+    assert_eq!(
+        body["task"]["description"],
+        "Build é\n\n---\n\n#### [Note added by user]\n\nCheck \"it\""
+    );
+    assert_eq!(body["task"]["subject"], "café / 😀");
+}
+
+#[tokio::test]
+async fn fifo_and_device_task_files_are_refused_promptly_and_nothing_else_stalls() {
+    let tree = tree();
+    mkfifo(&tree.path("tasks/s1/5.json"));
+    std::os::unix::fs::symlink("/dev/zero", tree.path("tasks/s1/6.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/urandom", tree.path("tasks/s1/7.json")).unwrap();
+    tree.mkdir("real");
+    tree.task("real", json!({"id":"1","subject":"x","status":"pending"}));
+    std::os::unix::fs::symlink(tree.path("tasks/real"), tree.path("tasks/linked")).unwrap();
+    std::fs::File::create(tree.path("tasks/s1/8.json"))
+        .unwrap()
+        .set_len((16 << 20) + 1)
+        .unwrap();
+    let server = TestServer::start(tree).await;
+    let body = r#"{"note":"x"}"#;
+    // Every trap at once, with ordinary notes beside them: none may wait for another.
+    let traps = async {
+        let mut answers = Vec::new();
+        for (path, status, error) in [
+            ("/api/tasks/s1/5", 422, "FIFO"),
+            ("/api/tasks/s1/6", 422, "symbolic link"),
+            ("/api/tasks/s1/7", 422, "symbolic link"),
+            ("/api/tasks/linked/1", 422, "symbolic link"),
+            ("/api/tasks/s1/8", 413, "limit"),
+        ] {
+            let note = server.post_json(&format!("{path}/note"), body).await;
+            answers.push((
+                format!("POST {path}"),
+                status_and_error(note).await,
+                status,
+                error,
+            ));
+            let delete = server.delete(path).await;
+            answers.push((
+                format!("DELETE {path}"),
+                status_and_error(delete).await,
+                status,
+                error,
+            ));
+        }
+        answers
+    };
+    let ordinary = async {
+        for i in 0..5 {
+            let res = server
+                .post_json("/api/tasks/s1/4/note", &format!(r#"{{"note":"n{i}"}}"#))
+                .await;
+            assert_eq!(res.status(), 200);
+        }
+    };
+    let (answers, ()) = prompt("the edits", async { tokio::join!(traps, ordinary) }).await;
+    for (what, (got, error), status, needle) in answers {
+        assert_eq!(got, status, "{what}: {error}");
+        assert!(error.contains(needle), "{what}: {error}");
+    }
+    // The dependency check of a delete skips the FIFO and the device links, never reads them.
+    let res = prompt("DELETE 4", server.delete("/api/tasks/s1/4")).await;
+    assert_eq!(res.status(), 200);
+    prompt("GET", server.get_json("/api/sessions/s1", 200)).await;
+    assert_eq!(
+        std::fs::read_to_string(server.tree.path("tasks/real/1.json")).unwrap(),
+        serde_json::to_string_pretty(&json!({"id":"1","subject":"x","status":"pending"})).unwrap()
+    );
+}
+
+/// Claude Code's `updateTask` holds `<id>.json.lock` (proper-lockfile, a directory) while it
+/// rewrites the file in place; Flow waits for it, and gives up with 503 after Claude Code's
+/// own retry budget (about 2.6 s).
+#[tokio::test]
+async fn a_task_locked_by_claude_code_is_waited_for_then_refused_with_503() {
+    let server = TestServer::start(tree()).await;
+    let lock = server.tree.path("tasks/s1/1.json.lock");
+    std::fs::create_dir(&lock).unwrap();
+    let body = r#"{"note":"x"}"#;
+    let res = prompt("POST", server.post_json("/api/tasks/s1/1/note", body)).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let (_, error) = status_and_error(res).await;
+    assert!(error.contains("1.json.lock"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(server.tree.path("tasks/s1/1.json")).unwrap(),
+        STORED
+    );
+    assert!(lock.is_dir(), "a live lock is never removed");
+
+    // Released while Flow waits: the note goes through.
+    let released = {
+        let lock = lock.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            std::fs::remove_dir(lock).unwrap();
+        })
+    };
+    let res = prompt("POST", server.post_json("/api/tasks/s1/1/note", body)).await;
+    released.await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!lock.exists());
+}

@@ -5,6 +5,7 @@ mod support;
 mod agents;
 mod config;
 mod connections;
+mod edit_races;
 mod edits;
 mod features;
 mod hostile_input;
