@@ -87,6 +87,9 @@ fn readers(c: &mut Criterion) {
         tasks_dir: small.path().join("tasks"),
         projects_dir: small.path().join("projects"),
         sessions_dir: small.path().join("sessions"),
+        teams_dir: small.path().join("teams"),
+        plans_dir: small.path().join("plans"),
+        todos_dir: small.path().join("todos"),
     };
     let mut group = c.benchmark_group("index");
     group.sample_size(20);

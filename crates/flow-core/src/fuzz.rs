@@ -75,7 +75,7 @@ proptest! {
 
     #[test]
     fn classify_never_panics(parts in proptest::collection::vec("[a-z.~#-]{0,6}|\\.\\.|\\.", 0..6)) {
-        let layout = Layout { tasks_dir: "/c/tasks".into(), projects_dir: "/c/projects".into(), sessions_dir: "/c/sessions".into() };
+        let layout = Layout { tasks_dir: "/c/tasks".into(), projects_dir: "/c/projects".into(), sessions_dir: "/c/sessions".into(), teams_dir: "/c/teams".into(), plans_dir: "/c/plans".into(), todos_dir: "/c/todos".into() };
         let mut path = std::path::PathBuf::from("/c");
         for p in &parts {
             path.push(p);

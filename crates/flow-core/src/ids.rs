@@ -1,4 +1,4 @@
-//! Validated identifiers for sessions and tasks: a value of these types is always safe to join
+//! Validated identifiers for sessions, tasks, plans and teams: a value of these types is always safe to join
 //! onto a directory path, because `parse` rejects separators, dot segments, NUL and over-long input.
 
 use std::fmt;
@@ -102,6 +102,14 @@ path_id!(
 path_id!(
     /// A task id: the stem of `<n>.json` inside a session folder.
     TaskId
+);
+path_id!(
+    /// A plan's slug: the stem of `plans/<slug>.md`, and the `slug` of the sessions it belongs to.
+    Slug
+);
+path_id!(
+    /// An agent team's name: the folder `teams/<name>/` (and its task list `tasks/<name>/`).
+    TeamName
 );
 
 #[cfg(test)]

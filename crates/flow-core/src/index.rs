@@ -13,12 +13,19 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 mod agents;
+mod lists;
+mod plans;
+mod teams;
+mod todos;
 
 use crate::read::{MAX_SMALL_FILE, open_regular, read_capped};
 
 pub use agents::{
     AgentState, LivenessSweep, SessionLiveness, Subagent, SubagentCounts, SweepResult,
 };
+pub use plans::PlanSummary;
+pub use teams::{MemberState, MemberSummary, TeamMessage, TeamSummary};
+pub use todos::TodoRecord;
 
 use crate::layout::{Change, Layout, SESSIONS_INDEX, task_file_stem, transcript_stem};
 use crate::sessions_index::{self, IndexEntry};
@@ -53,6 +60,18 @@ pub enum Delta {
     SessionState {
         session: String,
     },
+    /// What `/api/teams` shows of a team, or its messages, changed (it may have gone).
+    TeamUpdate {
+        team: String,
+    },
+    /// A plan appeared, changed or went.
+    PlanUpdate {
+        slug: String,
+    },
+    /// A session's todo items changed; `session` is its board id.
+    Todos {
+        session: String,
+    },
 }
 
 /// Identity and version of a file as far as `stat` can tell; a different stamp means re-read.
@@ -61,6 +80,15 @@ struct Stamp {
     len: u64,
     modified: SystemTime,
     inode: u64,
+}
+
+/// A regular file's stamp, by `stat` (following links, never opening): `None` for anything
+/// else, so a FIFO or device is passed over without a read or a log line.
+fn file_stamp(path: &Path) -> Option<Stamp> {
+    fs::metadata(path)
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .map(|m| Stamp::of(&m))
 }
 
 impl Stamp {
@@ -290,6 +318,10 @@ pub struct SessionSummary<'a> {
     pub subagents: SubagentCounts,
     /// Whether the session has a task folder (only those are in `/api/sessions`).
     pub has_task_list: bool,
+    /// The agent team whose task list this is, or that this session leads.
+    pub team: Option<&'a str>,
+    /// The session's slug when `plans/<slug>.md` exists.
+    pub plan_slug: Option<&'a str>,
 }
 
 /// A readable task with the file times the API adds to it.
@@ -320,6 +352,17 @@ pub struct Index {
     index_files: HashMap<String, Vec<(String, IndexEntry)>>,
     /// All index files merged by session id; rebuilt whenever one of them changes.
     index_entries: HashMap<String, IndexEntry>,
+    /// Agent teams by name (`teams/<name>/`).
+    teams: std::collections::BTreeMap<String, teams::TeamEntry>,
+    /// Session uuid → the newest team it leads; rebuilt when a config changes.
+    leads: HashMap<String, String>,
+    /// Plans by slug.
+    plans: std::collections::BTreeMap<String, plans::PlanEntry>,
+    todos: todos::Todos,
+    /// Shared task-list folder → the transcript of the session that wrote to it last.
+    list_links: HashMap<String, String>,
+    /// Slugs whose sessions changed (a transcript's slug came or went) since the last apply.
+    slugs_touched: BTreeSet<String>,
     generation: u64,
 }
 
@@ -412,6 +455,12 @@ impl Index {
             registry: agents::Registry::default(),
             subagents: HashMap::new(),
             defer_reads: false,
+            teams: std::collections::BTreeMap::new(),
+            leads: HashMap::new(),
+            plans: std::collections::BTreeMap::new(),
+            todos: todos::Todos::default(),
+            list_links: HashMap::new(),
+            slugs_touched: BTreeSet::new(),
             generation: 0,
         }
     }
@@ -424,7 +473,11 @@ impl Index {
         index.relist_registry(&mut ignored);
         index.defer_reads = true;
         index.relist_projects();
+        // Teams before task folders: a team's list links to its lead's transcript.
+        index.relist_teams();
         index.defer_reads = false;
+        index.relist_plans(&mut ignored);
+        index.scan_todos();
         let ids: Vec<String> = list_subdirs(&index.layout.tasks_dir).collect();
         type Read = (String, SessionEntry, Option<(String, TranscriptCursor)>);
         let shared = &index;
@@ -462,6 +515,8 @@ impl Index {
             }
         }
         index.refresh_subagents_running();
+        index.relink_lists();
+        index.slugs_touched.clear();
         index
     }
 
@@ -485,11 +540,15 @@ impl Index {
             Change::ProjectsRoot | Change::ProjectDir { .. } => 2,
             Change::Transcript { .. } | Change::SessionsIndex { .. } => 3,
             Change::Subagents { .. } => 4,
-            Change::TasksRoot | Change::SessionDir { .. } => 5,
-            Change::TaskFile { .. } => 6,
+            Change::TeamsRoot | Change::Team { .. } | Change::Inbox { .. } => 5,
+            Change::PlansRoot | Change::Plan { .. } | Change::TodosRoot | Change::Todo { .. } => 5,
+            Change::TasksRoot | Change::SessionDir { .. } => 6,
+            Change::TaskFile { .. } => 7,
         });
         let mut seen = std::collections::HashSet::new();
         changes.retain(|c| seen.insert(c.clone()));
+        let teams_before = self.team_fingerprints(&self.teams_touched_by(&changes));
+        let relink = changes.iter().any(|c| self.may_relink(c));
         let mut deltas = Vec::new();
         let mut metadata = false;
         for change in changes {
@@ -497,8 +556,18 @@ impl Index {
                 Change::AllRoots => {
                     self.relist_registry(&mut deltas);
                     metadata |= self.relist_projects();
+                    metadata |= self.relist_teams();
+                    metadata |= self.relist_plans(&mut deltas);
+                    self.relist_todos(&mut deltas);
                     self.relist_sessions(&mut deltas);
                 }
+                Change::TeamsRoot => metadata |= self.relist_teams(),
+                Change::Team { team } => metadata |= self.refresh_team(&team),
+                Change::Inbox { team, file } => self.refresh_inbox(&team, &file),
+                Change::PlansRoot => metadata |= self.relist_plans(&mut deltas),
+                Change::Plan { slug } => metadata |= self.refresh_plan(&slug, &mut deltas),
+                Change::TodosRoot => self.relist_todos(&mut deltas),
+                Change::Todo { file } => self.refresh_todo(&file, &mut deltas),
                 Change::RegistryRoot => self.relist_registry(&mut deltas),
                 Change::Registry { file } => self.refresh_registry(&file, &mut deltas),
                 Change::Subagents { project, session } => {
@@ -523,13 +592,78 @@ impl Index {
                 }
             }
         }
+        if relink {
+            metadata |= self.relink_lists();
+        }
+        for slug in std::mem::take(&mut self.slugs_touched) {
+            if self.has_plan(&slug) {
+                let update = Delta::PlanUpdate { slug };
+                if !deltas.contains(&update) {
+                    deltas.push(update);
+                }
+            }
+        }
         if metadata {
             deltas.push(Delta::Metadata);
         }
+        self.team_deltas(teams_before, &mut deltas);
         if !deltas.is_empty() {
             self.generation += 1;
         }
         deltas
+    }
+
+    /// The teams whose view a batch may change: those it names, team task lists it names, and
+    /// every team when the registry (a lead's liveness) or a whole root may have changed.
+    fn teams_touched_by(&self, changes: &[Change]) -> BTreeSet<String> {
+        let mut teams = BTreeSet::new();
+        for change in changes {
+            match change {
+                Change::Team { team } | Change::Inbox { team, .. } => {
+                    teams.insert(team.clone());
+                }
+                Change::SessionDir { session } | Change::TaskFile { session, .. }
+                    if self.teams.contains_key(session) =>
+                {
+                    teams.insert(session.clone());
+                }
+                Change::AllRoots
+                | Change::TeamsRoot
+                | Change::TasksRoot
+                | Change::RegistryRoot
+                | Change::Registry { .. } => {
+                    teams.extend(self.all_team_names());
+                    if matches!(change, Change::AllRoots | Change::TeamsRoot) {
+                        teams.extend(
+                            list_dir(&self.layout.teams_dir)
+                                .filter(|(name, is_dir)| *is_dir && teams::team_name_ok(name))
+                                .map(|(name, _)| name),
+                        );
+                    }
+                }
+                Change::Transcript { session, .. } => {
+                    // A lead's transcript is evidence that its in-process teammates live.
+                    if let Some(team) = self.leads.get(session) {
+                        teams.insert(team.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        teams
+    }
+
+    /// Whether a change may link a shared task list to another writer.
+    fn may_relink(&self, change: &Change) -> bool {
+        match change {
+            Change::SessionDir { session } | Change::TaskFile { session, .. } => {
+                self.is_shared_list(session)
+            }
+            Change::Registry { .. } | Change::RegistryRoot | Change::Subagents { .. } => false,
+            Change::Inbox { .. } | Change::Plan { .. } | Change::PlansRoot => false,
+            Change::Todo { .. } | Change::TodosRoot | Change::SessionsIndex { .. } => false,
+            _ => true,
+        }
     }
 
     /// The changes that together re-check everything (every session folder and project, on
@@ -537,12 +671,32 @@ impl Index {
     pub fn reconcile_plan(&self) -> Vec<Change> {
         let mut sessions: BTreeSet<String> = self.sessions.keys().cloned().collect();
         sessions.extend(list_subdirs(&self.layout.tasks_dir));
+        let mut teams = self.all_team_names();
+        teams.extend(
+            list_dir(&self.layout.teams_dir)
+                .filter(|(name, is_dir)| *is_dir && teams::team_name_ok(name))
+                .map(|(name, _)| name),
+        );
+        let mut plans: BTreeSet<String> = self.plans.keys().cloned().collect();
+        plans.extend(
+            list_dir(&self.layout.plans_dir)
+                .filter_map(|(name, _)| crate::plans::plan_slug(&name).map(str::to_owned)),
+        );
+        let mut todos = self.todo_files();
+        todos.extend(
+            list_dir(&self.layout.todos_dir)
+                .filter(|(name, is_dir)| !is_dir && crate::todos::todo_file(name).is_some())
+                .map(|(name, _)| name),
+        );
         std::iter::once(Change::RegistryRoot)
             .chain(
                 self.all_projects()
                     .into_iter()
                     .map(|project| Change::ProjectDir { project }),
             )
+            .chain(teams.into_iter().map(|team| Change::Team { team }))
+            .chain(plans.into_iter().map(|slug| Change::Plan { slug }))
+            .chain(todos.into_iter().map(|file| Change::Todo { file }))
             .chain(
                 sessions
                     .into_iter()
@@ -664,9 +818,20 @@ impl Index {
     /// entries between the split and this call (one applier at a time).
     pub fn apply_reads(&mut self, reads: Vec<TaskRead>) -> Vec<Delta> {
         let mut deltas = Vec::new();
+        let touched: BTreeSet<String> = reads
+            .iter()
+            .filter(|r| self.teams.contains_key(&r.session))
+            .map(|r| r.session.clone())
+            .collect();
+        let relink = reads.iter().any(|r| self.is_shared_list(&r.session));
+        let teams_before = self.team_fingerprints(&touched);
         for read in reads {
             self.commit_task(read, &mut deltas);
         }
+        if relink && !deltas.is_empty() && self.relink_lists() {
+            deltas.push(Delta::Metadata);
+        }
+        self.team_deltas(teams_before, &mut deltas);
         if !deltas.is_empty() {
             self.generation += 1;
         }
@@ -850,9 +1015,20 @@ impl Index {
         if self.sessions.contains_key(&short) {
             self.read_linked_transcript(&short);
         }
+        // A plan's sessions are those with its slug.
+        let after_own = self.own_meta(stem);
+        let slug = |m: &Option<Option<TranscriptMeta>>| {
+            m.as_ref()
+                .and_then(|m| m.as_ref())
+                .and_then(|m| m.slug.clone())
+        };
+        if slug(&before_own) != slug(&after_own) {
+            self.slugs_touched
+                .extend([slug(&before_own), slug(&after_own)].into_iter().flatten());
+        }
         // Sessions without a task list are on the board too (`/api/activity`): a new one, one
         // gone, or a new name of one is a metadata change for them as well.
-        before != self.linked_folders_meta(stem) || before_own != self.own_meta(stem)
+        before != self.linked_folders_meta(stem) || before_own != after_own
     }
 
     /// A transcript's own metadata as far as it was read, and whether it exists: `None` when
@@ -897,19 +1073,43 @@ impl Index {
             || self
                 .sessions
                 .contains_key(&format!("session-{}", prefix8(stem)))
+            || self.leads.contains_key(stem)
+            || self.list_links.values().any(|s| s == stem)
+    }
+
+    /// The folders other than its own that may link to a transcript: the task lists of the
+    /// teams it leads, and shared lists it wrote to.
+    fn foreign_folders(&self, stem: &str) -> Vec<&str> {
+        let mut folders: Vec<&str> = self
+            .teams
+            .iter()
+            .filter(|(_, t)| t.config_lead() == Some(stem))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        folders.extend(
+            self.list_links
+                .iter()
+                .filter(|(_, s)| *s == stem)
+                .map(|(folder, _)| folder.as_str()),
+        );
+        folders
     }
 
     /// What every folder `stem` could name shows of it (the transcript it links to, which also
     /// picks its `sessions-index.json` enrichment, and that transcript's metadata), for
     /// before/after comparison.
-    fn linked_folders_meta(&self, stem: &str) -> [Option<(Option<String>, TranscriptMeta)>; 2] {
+    fn linked_folders_meta(&self, stem: &str) -> Vec<Option<(Option<String>, TranscriptMeta)>> {
         let short = format!("session-{}", prefix8(stem));
-        [stem, short.as_str()].map(|id| {
-            self.sessions.contains_key(id).then(|| {
-                let linked = self.transcript_for(id).map(str::to_owned);
-                (linked, self.meta_of(id).clone())
+        let mut ids = vec![stem, short.as_str()];
+        ids.extend(self.foreign_folders(stem));
+        ids.into_iter()
+            .map(|id| {
+                self.sessions.contains_key(id).then(|| {
+                    let linked = self.transcript_for(id).map(str::to_owned);
+                    (linked, self.meta_of(id).clone())
+                })
             })
-        })
+            .collect()
     }
 
     fn read_linked_transcript(&mut self, folder: &str) {
@@ -946,11 +1146,21 @@ impl Index {
         }
     }
 
-    /// The transcript stem a task folder is linked to: its own name, or for `session-<8hex>`
-    /// the one transcript whose name starts with those 8 characters (none if ambiguous).
+    /// The transcript stem a task folder is linked to: its own name; for a team's list, its
+    /// lead's; for `session-<8hex>` the one transcript whose name starts with those 8
+    /// characters (none if ambiguous); for a shared list, its newest writer's.
     fn transcript_for<'a>(&'a self, folder: &'a str) -> Option<&'a str> {
         if self.transcripts.contains_key(folder) {
             return Some(folder);
+        }
+        if let Some(config) = self.team_config(folder) {
+            return config
+                .lead_session_id
+                .as_deref()
+                .filter(|lead| self.transcripts.contains_key(*lead));
+        }
+        if let Some(stem) = self.list_links.get(folder) {
+            return Some(stem);
         }
         let hex = folder.strip_prefix("session-")?;
         if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -1010,13 +1220,28 @@ impl Index {
             Some(entry) => entry.newest_task.unwrap_or(entry.dir_modified),
             None => last_activity_at.unwrap_or(SystemTime::UNIX_EPOCH),
         };
+        let team_config = self.team_config(id);
+        // Contract §6 Names: a team's description ranks after the agent name, before the
+        // summary; a shared list is named by itself, not by whichever session wrote to it.
+        let name = if self.list_links.contains_key(id) {
+            Some(id)
+        } else {
+            meta.custom_title
+                .as_deref()
+                .or(meta.ai_title.as_deref())
+                .or(meta.agent_name.as_deref())
+                .or(team_config.and_then(|c| c.description.as_deref()))
+                .or(meta.summary.as_deref())
+                .or(slug)
+        };
         SessionSummary {
             id,
-            name: meta.title(),
+            name,
             slug,
             project: meta
                 .cwd
                 .as_deref()
+                .or(team_config.and_then(|c| c.project()))
                 .or(enrich.and_then(|e| e.project_path.as_deref()))
                 .or(liveness.cwd)
                 .or_else(|| registered.and_then(|(e, _)| e.cwd.as_deref())),
@@ -1037,6 +1262,8 @@ impl Index {
                 .or_else(|| registered.and_then(|(e, _)| e.cwd.as_deref())),
             subagents: self.subagent_counts(id),
             has_task_list: folder.is_some(),
+            team: self.team_of(id),
+            plan_slug: slug.filter(|s| self.has_plan(s)),
         }
     }
 

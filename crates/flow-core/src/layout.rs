@@ -3,13 +3,46 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// The two roots Flow reads. Either may not exist yet.
+/// The roots Flow reads. Any of them may not exist yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     pub tasks_dir: PathBuf,
     pub projects_dir: PathBuf,
     /// Claude Code's live registry of running sessions, one `<pid>.json` per process.
     pub sessions_dir: PathBuf,
+    /// Agent teams: `<team>/config.json` and `<team>/inboxes/<member>.json`.
+    pub teams_dir: PathBuf,
+    /// Plans: `<slug>.md`.
+    pub plans_dir: PathBuf,
+    /// TodoWrite lists: `<sid>.json`, `<sid>-agent-<aid>.json`.
+    pub todos_dir: PathBuf,
+}
+
+impl Layout {
+    /// The roots of a configuration: the tasks, projects and registry dirs it names, and the
+    /// teams, plans and todos dirs inside its Claude dir.
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            tasks_dir: config.tasks_dir.clone(),
+            projects_dir: config.projects_dir.clone(),
+            sessions_dir: config.sessions_dir.clone(),
+            teams_dir: config.claude_dir.join("teams"),
+            plans_dir: config.claude_dir.join("plans"),
+            todos_dir: config.claude_dir.join("todos"),
+        }
+    }
+
+    /// Every root, for the watcher.
+    pub fn roots(&self) -> [&Path; 6] {
+        [
+            &self.tasks_dir,
+            &self.projects_dir,
+            &self.sessions_dir,
+            &self.teams_dir,
+            &self.plans_dir,
+            &self.todos_dir,
+        ]
+    }
 }
 
 /// Something on disk that may have changed; the index re-reads exactly that and compares.
@@ -37,6 +70,21 @@ pub enum Change {
     RegistryRoot,
     /// `sessions/<pid>.json` (or the legacy `pid-<n>.json`).
     Registry { file: String },
+    /// The teams dir itself: re-list every team.
+    TeamsRoot,
+    /// `teams/<team>/`, its `config.json` or its `inboxes/` folder: re-read the config and
+    /// re-list the inboxes (each re-read only if its stamp changed).
+    Team { team: String },
+    /// `teams/<team>/inboxes/<member>.json`.
+    Inbox { team: String, file: String },
+    /// The plans dir itself: re-list every plan.
+    PlansRoot,
+    /// `plans/<slug>.md`.
+    Plan { slug: String },
+    /// The todos dir itself: re-list every todo list.
+    TodosRoot,
+    /// `todos/<sid>.json` or `todos/<sid>-agent-<aid>.json`.
+    Todo { file: String },
 }
 
 /// Claude Code's own bookkeeping, editor droppings and our own temporary files start with a dot
@@ -78,6 +126,12 @@ pub fn registry_pid(name: &str) -> Option<u32> {
     let stem = name.strip_suffix(".json")?;
     let digits = stem.strip_prefix("pid-").unwrap_or(stem);
     digits.parse().ok().filter(|pid| *pid > 0)
+}
+
+/// `<member>.json` in a team's `inboxes/` → the file name; anything else is not an inbox.
+pub fn inbox_file(name: &str) -> Option<&str> {
+    let stem = name.strip_suffix(".json")?;
+    (!is_ignored_name(name) && !stem.is_empty()).then_some(name)
 }
 
 /// `projects/<project>/<session>` (the folder beside `<session>.jsonl` that holds its
@@ -141,10 +195,46 @@ impl Layout {
                 _ => None,
             };
         }
-        if self.tasks_dir.starts_with(path)
-            || self.projects_dir.starts_with(path)
-            || self.sessions_dir.starts_with(path)
-        {
+        if let Some(parts) = relative_names(&self.teams_dir, path) {
+            let team = |name: &String| {
+                (!is_ignored_name(name) && crate::ids::TeamName::parse(name).is_ok())
+                    .then(|| name.clone())
+            };
+            return match parts.as_slice() {
+                [] => Some(Change::TeamsRoot),
+                [name] => team(name).map(|team| Change::Team { team }),
+                [name, file] if file == "config.json" || file == "inboxes" => {
+                    team(name).map(|team| Change::Team { team })
+                }
+                [name, dir, file] if dir == "inboxes" => {
+                    let file = inbox_file(file)?;
+                    team(name).map(|team| Change::Inbox {
+                        team,
+                        file: file.to_owned(),
+                    })
+                }
+                _ => None,
+            };
+        }
+        if let Some(parts) = relative_names(&self.plans_dir, path) {
+            return match parts.as_slice() {
+                [] => Some(Change::PlansRoot),
+                [file] => crate::plans::plan_slug(file).map(|slug| Change::Plan {
+                    slug: slug.to_owned(),
+                }),
+                _ => None,
+            };
+        }
+        if let Some(parts) = relative_names(&self.todos_dir, path) {
+            return match parts.as_slice() {
+                [] => Some(Change::TodosRoot),
+                [file] if crate::todos::todo_file(file).is_some() => {
+                    Some(Change::Todo { file: file.clone() })
+                }
+                _ => None,
+            };
+        }
+        if self.roots().iter().any(|root| root.starts_with(path)) {
             return Some(Change::AllRoots);
         }
         None
@@ -172,6 +262,9 @@ mod tests {
             tasks_dir: "/c/tasks".into(),
             projects_dir: "/c/projects".into(),
             sessions_dir: "/c/sessions".into(),
+            teams_dir: "/c/teams".into(),
+            plans_dir: "/c/plans".into(),
+            todos_dir: "/c/todos".into(),
         }
     }
 
@@ -258,6 +351,48 @@ mod tests {
         check("/c/sessions/abc.json", None);
         check("/c/sessions/0.json", None);
         check("/c/sessions/1/2.json", None);
+    }
+
+    #[test]
+    fn classifies_team_plan_and_todo_paths() {
+        let team = || {
+            Some(Change::Team {
+                team: "alpha".into(),
+            })
+        };
+        check("/c/teams", Some(Change::TeamsRoot));
+        check("/c/teams/alpha", team());
+        check("/c/teams/alpha/config.json", team());
+        check("/c/teams/alpha/inboxes", team());
+        check(
+            "/c/teams/alpha/inboxes/team-lead.json",
+            Some(Change::Inbox {
+                team: "alpha".into(),
+                file: "team-lead.json".into(),
+            }),
+        );
+        check("/c/teams/alpha/inboxes/.team-lead.json.tmp", None);
+        check("/c/teams/alpha/inboxes/notes.txt", None);
+        check("/c/teams/alpha/other.json", None);
+        check("/c/teams/.hidden/config.json", None);
+        check("/c/teams/a b/config.json", None);
+        check("/c/plans", Some(Change::PlansRoot));
+        check(
+            "/c/plans/calm-fox.md",
+            Some(Change::Plan {
+                slug: "calm-fox".into(),
+            }),
+        );
+        check("/c/plans/calm fox.md", None);
+        check("/c/plans/x/y.md", None);
+        check("/c/todos", Some(Change::TodosRoot));
+        check(
+            "/c/todos/abc-agent-abc.json",
+            Some(Change::Todo {
+                file: "abc-agent-abc.json".into(),
+            }),
+        );
+        check("/c/todos/.abc.json", None);
     }
 
     #[test]

@@ -12,16 +12,19 @@ pub mod index;
 pub mod layout;
 #[cfg(unix)]
 pub mod lock;
+pub mod plans;
 pub mod process;
 pub mod read;
 pub mod registry;
 pub mod sessions_index;
 pub mod task;
+pub mod teams;
 pub mod time;
+pub mod todos;
 pub mod transcript;
 
 pub use config::Config;
-pub use ids::{IdError, SessionId, TaskId};
+pub use ids::{IdError, SessionId, Slug, TaskId, TeamName};
 pub use index::{
     Counts, Delta, FileEvent, Index, PendingRead, SessionSummary, TaskRead, TaskRecord,
 };

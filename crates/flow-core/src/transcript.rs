@@ -61,7 +61,14 @@ pub struct TranscriptCursor {
     pub meta: TranscriptMeta,
     /// The `timestamp` of the newest record that has one, as written.
     pub last_timestamp: Option<String>,
+    /// The subjects of the tasks this session created (`TaskCreate` calls), each with the time
+    /// of its newest call, at most [`MAX_TASK_SUBJECTS`] (the newest): what links a session to
+    /// a shared task list it writes to, whose folder name says nothing of the session.
+    pub task_subjects: Vec<(String, Option<String>)>,
 }
+
+/// How many `TaskCreate` subjects a cursor remembers.
+pub const MAX_TASK_SUBJECTS: usize = 256;
 
 /// The fields of the rare records that name a session.
 #[derive(Deserialize)]
@@ -159,6 +166,9 @@ impl TranscriptCursor {
         if let Some(at) = string_field(line, b"\"timestamp\"", Find::Last) {
             self.last_timestamp = Some(at);
         }
+        if memmem::find(line, b"\"TaskCreate\"").is_some() {
+            self.note_task_creates(line);
+        }
         let naming = [
             &b"custom-title"[..],
             b"ai-title",
@@ -184,6 +194,48 @@ impl TranscriptCursor {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl TranscriptCursor {
+    /// Records the subject of every `TaskCreate` tool call in an assistant record.
+    fn note_task_creates(&mut self, line: &[u8]) {
+        #[derive(Deserialize)]
+        struct Record {
+            message: Option<Body>,
+            timestamp: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            content: Option<serde_json::Value>,
+        }
+        let Ok(record) = serde_json::from_slice::<Record>(line) else {
+            return;
+        };
+        let Some(serde_json::Value::Array(parts)) = record.message.and_then(|m| m.content) else {
+            return;
+        };
+        for part in &parts {
+            if part.get("type").and_then(|v| v.as_str()) != Some("tool_use")
+                || part.get("name").and_then(|v| v.as_str()) != Some("TaskCreate")
+            {
+                continue;
+            }
+            let Some(subject) = part
+                .pointer("/input/subject")
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            else {
+                continue;
+            };
+            self.task_subjects.retain(|(s, _)| s != subject);
+            self.task_subjects
+                .push((subject.to_owned(), record.timestamp.clone()));
+            if self.task_subjects.len() > MAX_TASK_SUBJECTS {
+                self.task_subjects.remove(0);
+            }
         }
     }
 }
@@ -316,6 +368,29 @@ mod tests {
             "a custom title beats a later AI title"
         );
         assert_eq!(c.meta.ai_title.as_deref(), Some("Later AI"));
+    }
+
+    #[test]
+    fn task_creates_are_remembered_by_subject() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        append(
+            &path,
+            concat!(
+                "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"name\":\"TaskCreate\",\"input\":{\"subject\":\"Ship it\"}}]},\"timestamp\":\"2026-03-05T10:00:17Z\"}\n",
+                "{\"type\":\"user\",\"message\":{\"content\":\"mention \\\"TaskCreate\\\" only\"}}\n",
+                "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"name\":\"TaskCreate\",\"input\":{\"subject\":\"Ship it\"}}]},\"timestamp\":\"2026-03-05T11:00:00Z\"}\n",
+            ),
+        );
+        let mut c = TranscriptCursor::default();
+        c.read_new(&path).unwrap();
+        assert_eq!(
+            c.task_subjects,
+            [(
+                "Ship it".to_owned(),
+                Some("2026-03-05T11:00:00Z".to_owned())
+            )]
+        );
     }
 
     #[test]

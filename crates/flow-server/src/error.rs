@@ -13,6 +13,10 @@ pub(crate) enum ApiError {
     SessionNotFound,
     #[error("Task not found")]
     TaskNotFound,
+    #[error("Team not found")]
+    TeamNotFound,
+    #[error("Plan not found")]
+    PlanNotFound,
     #[error("{0}")]
     Conflict(String),
     #[error("Cannot delete task that blocks other tasks")]
@@ -60,9 +64,11 @@ pub(crate) enum ApiError {
 impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Self::SessionNotFound | Self::TaskNotFound | Self::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::SessionNotFound
+            | Self::TaskNotFound
+            | Self::TeamNotFound
+            | Self::PlanNotFound
+            | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BlocksOthers { .. } => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -42,6 +42,12 @@ pub(crate) fn event_for(index: &Index, delta: &Delta) -> (Value, Option<String>)
             }
             (event, Some(session.clone()))
         }
+        // Contract §6: the team, plan or session named; clients re-read what they show of it.
+        Delta::TeamUpdate { team } => (json!({"type": "team-update", "team": team}), None),
+        Delta::PlanUpdate { slug } => (json!({"type": "plan-update", "slug": slug}), None),
+        // Extension: a session's TodoWrite items changed (`GET /api/sessions/:id/todos`).
+        // Not an `update`: WebSocket subscriptions pass it to everyone (contract §4).
+        Delta::Todos { session } => (json!({"type": "todos-update", "sessionId": session}), None),
         Delta::SessionRemoved { session } => {
             (update("unlinkDir", session, None), Some(session.clone()))
         }

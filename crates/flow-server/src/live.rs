@@ -48,11 +48,7 @@ pub(crate) struct IndexTask {
 pub(crate) fn watch(layout: &Layout) -> Watching {
     let (tx, rx) = mpsc::channel(4096);
     let overflowed = Arc::new(AtomicBool::new(false));
-    let roots = vec![
-        layout.tasks_dir.clone(),
-        layout.projects_dir.clone(),
-        layout.sessions_dir.clone(),
-    ];
+    let roots = layout.roots().map(std::path::Path::to_path_buf).to_vec();
     let watches = match Watches::new(roots, tx, overflowed.clone()) {
         Ok(w) => Some(w),
         Err(err) => {
@@ -120,7 +116,13 @@ impl IndexTask {
                     let is_root = |c: &Change| {
                         matches!(
                             c,
-                            Change::AllRoots | Change::TasksRoot | Change::ProjectsRoot | Change::RegistryRoot
+                            Change::AllRoots
+                                | Change::TasksRoot
+                                | Change::ProjectsRoot
+                                | Change::RegistryRoot
+                                | Change::TeamsRoot
+                                | Change::PlansRoot
+                                | Change::TodosRoot
                         )
                     };
                     let roots_changed = batch.iter().any(is_root);

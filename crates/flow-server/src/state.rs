@@ -37,11 +37,7 @@ impl AppState {
     /// Scans the Claude dir, then keeps the index current from file-system notifications until
     /// `shutdown` is cancelled. The scan runs on the blocking pool.
     pub async fn start(config: Config, shutdown: CancellationToken) -> std::io::Result<Self> {
-        let layout = Layout {
-            tasks_dir: config.tasks_dir.clone(),
-            projects_dir: config.projects_dir.clone(),
-            sessions_dir: config.sessions_dir.clone(),
-        };
+        let layout = Layout::from_config(&config);
         // Placing recursive watches walks the whole tree, so it runs beside the scan rather
         // than before it. A file changed in the instant between the scan reading its folder
         // and the watch landing there is caught by the periodic reconciliation (≤ 15 s).

@@ -28,9 +28,9 @@ pub(crate) struct SessionView<'a> {
     pub waiting_for: Option<&'a str>,
     pub last_activity_at: Option<String>,
     pub cwd: Option<&'a str>,
-    /// The agent team the session leads or belongs to (teams are not read yet: `null`).
+    /// The agent team whose task list this is, or that the session leads.
     pub team: Option<&'a str>,
-    /// The plan the session wrote (plans are not read yet: `null`).
+    /// The session's slug when `plans/<slug>.md` exists (`GET /api/plans/:slug`).
     pub plan_slug: Option<&'a str>,
     pub subagents: SubagentsView,
 }
@@ -68,8 +68,8 @@ impl<'a> From<SessionSummary<'a>> for SessionView<'a> {
             waiting_for: s.liveness.waiting_for,
             last_activity_at: s.last_activity_at.map(rfc3339_millis),
             cwd: s.cwd,
-            team: None,
-            plan_slug: None,
+            team: s.team,
+            plan_slug: s.plan_slug,
             subagents: SubagentsView {
                 running: s.subagents.running,
                 total: s.subagents.total,

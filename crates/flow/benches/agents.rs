@@ -136,6 +136,9 @@ async fn run(sessions: usize) {
         tasks_dir: root.join("tasks"),
         projects_dir: root.join("projects"),
         sessions_dir: root.join("sessions"),
+        teams_dir: root.join("teams"),
+        plans_dir: root.join("plans"),
+        todos_dir: root.join("todos"),
     };
     let index = flow_core::Index::scan(layout);
     let mut sweeps = Vec::new();

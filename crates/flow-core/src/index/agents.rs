@@ -321,9 +321,14 @@ impl Index {
                 }
             }
         }
+        let teams_before = self.team_fingerprints(&self.all_team_names());
         let mut deltas = Vec::new();
         self.registry_changed(touched, &mut deltas);
         if self.refresh_subagents_running() {
+            self.generation += 1;
+        }
+        self.team_deltas(teams_before, &mut deltas);
+        if !deltas.is_empty() {
             self.generation += 1;
         }
         deltas
@@ -365,8 +370,8 @@ impl Index {
         self.refresh_subagents_running();
     }
 
-    /// The id a session has on the board: its task folder when it has one (`<uuid>` or the
-    /// `session-<8hex>` folder that links to it), else the uuid itself.
+    /// The id a session has on the board: its task folder when it has one (`<uuid>`, the
+    /// `session-<8hex>` folder, a team's or a shared list that links to it), else the uuid.
     pub(super) fn board_id<'a>(&'a self, uuid: &'a str) -> &'a str {
         if self.sessions.contains_key(uuid) {
             return uuid;
@@ -378,6 +383,19 @@ impl Index {
             {
                 return key;
             }
+        }
+        // A session with no list of its own is shown by the list that links to it: the task
+        // list of the team it leads, or a shared list it wrote to last.
+        if let Some((key, _)) = self
+            .leads
+            .get(uuid)
+            .and_then(|team| self.sessions.get_key_value(team))
+            .filter(|(key, _)| self.transcript_for(key) == Some(uuid))
+        {
+            return key;
+        }
+        if let Some((folder, _)) = self.list_links.iter().find(|(_, stem)| *stem == uuid) {
+            return folder;
         }
         uuid
     }

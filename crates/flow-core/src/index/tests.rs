@@ -19,6 +19,9 @@ impl Tree {
             tasks_dir: self.dir.path().join("tasks"),
             projects_dir: self.dir.path().join("projects"),
             sessions_dir: self.dir.path().join("sessions"),
+            teams_dir: self.dir.path().join("teams"),
+            plans_dir: self.dir.path().join("plans"),
+            todos_dir: self.dir.path().join("todos"),
         }
     }
     fn write(&self, rel: &str, text: &str) {

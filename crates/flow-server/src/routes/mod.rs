@@ -4,9 +4,12 @@ mod activity;
 mod edits;
 mod health;
 mod plan;
+mod plans;
 mod sessions;
 mod tasks;
+mod teams;
 mod theme;
+mod todos;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,7 +31,12 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions/{session_id}", get(sessions::get_session))
         .route("/sessions/{session_id}/plan", get(plan::get_plan))
         .route("/sessions/{session_id}/agents", get(activity::list_agents))
+        .route("/sessions/{session_id}/todos", get(todos::list_todos))
         .route("/activity", get(activity::list_activity))
+        .route("/teams", get(teams::list_teams))
+        .route("/teams/{team}/messages", get(teams::list_messages))
+        .route("/plans", get(plans::list_plans))
+        .route("/plans/{slug}", get(plans::get_plan))
         .route("/tasks/all", get(tasks::list_all_tasks))
         .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
         .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))
