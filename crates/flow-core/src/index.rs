@@ -363,6 +363,9 @@ pub struct Index {
     list_links: HashMap<String, String>,
     /// Slugs whose sessions changed (a transcript's slug came or went) since the last apply.
     slugs_touched: BTreeSet<String>,
+    /// Something that links shared lists changed (a `TaskCreate` read, a folder came or went,
+    /// a shared list's task changed, a team's config changed): re-link before answering.
+    relink_dirty: bool,
     generation: u64,
 }
 
@@ -461,6 +464,7 @@ impl Index {
             todos: todos::Todos::default(),
             list_links: HashMap::new(),
             slugs_touched: BTreeSet::new(),
+            relink_dirty: false,
             generation: 0,
         }
     }
@@ -516,6 +520,7 @@ impl Index {
         }
         index.refresh_subagents_running();
         index.relink_lists();
+        index.relink_dirty = false;
         index.slugs_touched.clear();
         index
     }
@@ -548,7 +553,6 @@ impl Index {
         let mut seen = std::collections::HashSet::new();
         changes.retain(|c| seen.insert(c.clone()));
         let teams_before = self.team_fingerprints(&self.teams_touched_by(&changes));
-        let relink = changes.iter().any(|c| self.may_relink(c));
         let mut deltas = Vec::new();
         let mut metadata = false;
         for change in changes {
@@ -592,9 +596,7 @@ impl Index {
                 }
             }
         }
-        if relink {
-            metadata |= self.relink_lists();
-        }
+        metadata |= self.relink_if_dirty();
         for slug in std::mem::take(&mut self.slugs_touched) {
             if self.has_plan(&slug) {
                 let update = Delta::PlanUpdate { slug };
@@ -653,17 +655,9 @@ impl Index {
         teams
     }
 
-    /// Whether a change may link a shared task list to another writer.
-    fn may_relink(&self, change: &Change) -> bool {
-        match change {
-            Change::SessionDir { session } | Change::TaskFile { session, .. } => {
-                self.is_shared_list(session)
-            }
-            Change::Registry { .. } | Change::RegistryRoot | Change::Subagents { .. } => false,
-            Change::Inbox { .. } | Change::Plan { .. } | Change::PlansRoot => false,
-            Change::Todo { .. } | Change::TodosRoot | Change::SessionsIndex { .. } => false,
-            _ => true,
-        }
+    /// Re-links shared lists if something they depend on changed; whether a link changed.
+    fn relink_if_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.relink_dirty) && self.relink_lists()
     }
 
     /// The changes that together re-check everything (every session folder and project, on
@@ -727,6 +721,7 @@ impl Index {
         let dir = self.layout.tasks_dir.join(session);
         let Some(dir_meta) = fs::metadata(&dir).ok().filter(fs::Metadata::is_dir) else {
             if self.sessions.remove(session).is_some() {
+                self.relink_dirty = true;
                 deltas.push(Delta::SessionRemoved {
                     session: session.to_owned(),
                 });
@@ -747,6 +742,7 @@ impl Index {
             deltas.push(Delta::SessionAdded {
                 session: session.to_owned(),
             });
+            self.relink_dirty = true;
             self.read_linked_transcript(session);
         }
         let on_disk: BTreeSet<String> = list_dir(&dir)
@@ -823,12 +819,11 @@ impl Index {
             .filter(|r| self.teams.contains_key(&r.session))
             .map(|r| r.session.clone())
             .collect();
-        let relink = reads.iter().any(|r| self.is_shared_list(&r.session));
         let teams_before = self.team_fingerprints(&touched);
         for read in reads {
             self.commit_task(read, &mut deltas);
         }
-        if relink && !deltas.is_empty() && self.relink_lists() {
+        if self.relink_if_dirty() {
             deltas.push(Delta::Metadata);
         }
         self.team_deltas(teams_before, &mut deltas);
@@ -883,6 +878,9 @@ impl Index {
             entry.dir_modified = m;
         }
         entry.refresh_cache();
+        if self.is_shared_list(&session) {
+            self.relink_dirty = true;
+        }
         deltas.push(Delta::Task {
             session,
             file,
@@ -974,6 +972,7 @@ impl Index {
                 .is_some_and(|t| t.project == project)
             {
                 self.transcripts.remove(stem);
+                self.relink_dirty = true;
                 if let Some(set) = self.by_prefix.get_mut(prefix8(stem)) {
                     set.remove(stem);
                 }
@@ -1136,8 +1135,20 @@ impl Index {
         };
         let cursor = entry.cursor.get_or_insert_with(TranscriptCursor::default);
         let before = cursor.last_timestamp.clone();
+        let creates = (
+            cursor.task_subjects.len(),
+            cursor.task_subjects.last().cloned(),
+        );
         if let Err(err) = cursor.read_new(&entry.path) {
             tracing::warn!(path = %entry.path.display(), %err, "could not read transcript");
+        }
+        if creates
+            != (
+                cursor.task_subjects.len(),
+                cursor.task_subjects.last().cloned(),
+            )
+        {
+            self.relink_dirty = true;
         }
         // The newest record's time is shown (`lastActivityAt`) but is not an event: a new
         // generation keeps cached answers true without telling every client each append.

@@ -327,6 +327,9 @@ impl Index {
         if self.refresh_subagents_running() {
             self.generation += 1;
         }
+        if self.relink_if_dirty() {
+            deltas.push(Delta::Metadata);
+        }
         self.team_deltas(teams_before, &mut deltas);
         if !deltas.is_empty() {
             self.generation += 1;
@@ -363,9 +366,22 @@ impl Index {
             }
             self.registry.reported.insert(uuid.clone(), now);
             self.generation += 1;
+            let board_id = self.board_id(&uuid);
             deltas.push(Delta::SessionState {
-                session: self.board_id(&uuid).to_owned(),
+                session: board_id.to_owned(),
             });
+            // Other lists that show this session's state (the task list of the team it leads,
+            // a shared list it writes to) change with it.
+            for folder in self.foreign_folders(&uuid) {
+                if folder != board_id
+                    && self.sessions.contains_key(folder)
+                    && self.transcript_for(folder) == Some(uuid.as_str())
+                {
+                    deltas.push(Delta::SessionState {
+                        session: folder.to_owned(),
+                    });
+                }
+            }
         }
         self.refresh_subagents_running();
     }

@@ -60,6 +60,8 @@ impl TeamEntry {
 struct Inbox {
     stamp: Stamp,
     messages: Vec<Message>,
+    /// Larger than [`MAX_INBOX`]: only its newest part is read (said once, not per rewrite).
+    large: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,7 @@ impl Index {
             let gone = self.teams.remove(team);
             let metadata = gone.is_some_and(|t| t.config.is_some());
             if metadata {
+                self.relink_dirty = true;
                 self.rebuild_leads();
             }
             return metadata;
@@ -214,6 +217,7 @@ impl Index {
             rebuild_evidence(entry);
         }
         if config_changed {
+            self.relink_dirty = true;
             self.rebuild_leads();
             // The team's task list now links to its lead's transcript: read it.
             self.read_linked_transcript(team);
@@ -498,37 +502,64 @@ pub(super) fn team_name_ok(name: &str) -> bool {
 /// Re-reads one inbox if its stamp changed; returns whether what it holds changed.
 fn refresh_inbox_file(entry: &mut TeamEntry, dir: &Path, file: &str) -> bool {
     let path = dir.join(file);
-    let Some((stamp, read)) = read_inbox(&path) else {
+    let Some(stamp) = super::file_stamp(&path) else {
         return entry.inboxes.remove(file).is_some();
     };
     if entry.inboxes.get(file).is_some_and(|i| i.stamp == stamp) {
         return false;
     }
+    let Some((stamp, read, large)) = read_inbox(&path) else {
+        return entry.inboxes.remove(file).is_some();
+    };
+    let was_large = entry.inboxes.get(file).is_some_and(|i| i.large);
+    if large && !was_large {
+        match &read {
+            Some(messages) => tracing::warn!(
+                path = %path.display(), limit = MAX_INBOX, kept = messages.len(),
+                "inbox larger than the limit: only its newest messages are read"
+            ),
+            None => tracing::warn!(
+                path = %path.display(), limit = MAX_INBOX,
+                "skipping an inbox larger than the limit whose newest part is not readable"
+            ),
+        }
+    }
     let messages = match read {
         Some(messages) => messages,
-        // Unreadable at this version (logged): keep what was read before, if anything.
+        // Unreadable at this version: keep what was read before, if anything.
         None => entry
             .inboxes
             .remove(file)
             .map(|i| i.messages)
             .unwrap_or_default(),
     };
-    entry
-        .inboxes
-        .insert(file.to_owned(), Inbox { stamp, messages });
+    entry.inboxes.insert(
+        file.to_owned(),
+        Inbox {
+            stamp,
+            messages,
+            large,
+        },
+    );
     true
 }
 
-/// An inbox's stamp and messages (`None` messages: unreadable at this version, logged once);
-/// `None` when there is no regular file. A file larger than [`MAX_INBOX`] is read from its
-/// newest part.
-fn read_inbox(path: &Path) -> Option<(Stamp, Option<Vec<Message>>)> {
+/// An inbox's stamp, messages (`None`: unreadable at this version) and whether it is larger
+/// than [`MAX_INBOX`], in which case only its newest part is read (Claude Code rewrites an
+/// inbox whole for every message, so each rewrite costs at most that much); `None` when there
+/// is no regular file.
+fn read_inbox(path: &Path) -> Option<(Stamp, Option<Vec<Message>>, bool)> {
     let mut file = open_regular(path)?;
     let meta = file.metadata().ok()?;
     let stamp = Stamp::of(&meta);
     let mut bytes = Vec::new();
-    let messages = if meta.len() <= MAX_INBOX {
-        file.by_ref().take(MAX_INBOX).read_to_end(&mut bytes).ok()?;
+    let large = meta.len() > MAX_INBOX;
+    let messages = if large {
+        file.seek(SeekFrom::Start(meta.len() - MAX_INBOX)).ok()?;
+        file.take(MAX_INBOX).read_to_end(&mut bytes).ok()?;
+        teams::parse_inbox_tail(&bytes)
+    } else {
+        file.take(MAX_INBOX).read_to_end(&mut bytes).ok()?;
         match teams::parse_inbox(&bytes) {
             Ok(messages) => Some(messages),
             Err(err) => {
@@ -536,23 +567,8 @@ fn read_inbox(path: &Path) -> Option<(Stamp, Option<Vec<Message>>)> {
                 None
             }
         }
-    } else {
-        file.seek(SeekFrom::Start(meta.len() - MAX_INBOX)).ok()?;
-        file.take(MAX_INBOX).read_to_end(&mut bytes).ok()?;
-        let tail = teams::parse_inbox_tail(&bytes);
-        match &tail {
-            Some(messages) => tracing::warn!(
-                path = %path.display(), len = meta.len(), limit = MAX_INBOX, kept = messages.len(),
-                "inbox larger than the limit: only its newest messages are read"
-            ),
-            None => tracing::warn!(
-                path = %path.display(), len = meta.len(), limit = MAX_INBOX,
-                "skipping an inbox larger than the limit whose newest part is not readable"
-            ),
-        }
-        tail
     };
-    Some((stamp, messages))
+    Some((stamp, messages, large))
 }
 
 fn rebuild_evidence(entry: &mut TeamEntry) {

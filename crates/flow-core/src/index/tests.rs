@@ -336,3 +336,149 @@ fn task_files_read_outside_the_index_commit_like_apply() {
     let reads = pending.into_iter().map(PendingRead::run).collect();
     assert!(index.apply_reads(reads).is_empty());
 }
+
+/// A team with one in-process member `w` whose tracker is in progress, and the given inbox
+/// messages as `(inbox owner, from, protocol type or plain text, seconds ago, read)`.
+fn team_state(messages: &[(&str, &str, &str, u64, bool)]) -> &'static str {
+    let t = Tree::new();
+    let ms =
+        |ago: u64| crate::time::epoch_ms(SystemTime::now() - std::time::Duration::from_secs(ago));
+    t.write(
+        "teams/t/config.json",
+        &format!(
+            r#"{{"name":"t","leadSessionId":"7e1d0c2a-0000-4000-8000-000000000000","members":[
+                {{"name":"team-lead","joinedAt":{j}}},
+                {{"name":"w","joinedAt":{j},"backendType":"in-process"}}]}}"#,
+            j = ms(1000)
+        ),
+    );
+    t.write(
+        "tasks/t/1.json",
+        r#"{"id":"1","subject":"w","status":"in_progress","metadata":{"_internal":true}}"#,
+    );
+    let mut inboxes: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (owner, from, what, ago, read) in messages {
+        let at =
+            crate::time::rfc3339_millis(SystemTime::now() - std::time::Duration::from_secs(*ago));
+        let text = if what.contains('_') {
+            serde_json::json!({"type": what, "from": from}).to_string()
+        } else {
+            (*what).to_owned()
+        };
+        inboxes.entry(owner).or_default().push(
+            serde_json::json!({"from": from, "text": text, "timestamp": at, "read": read})
+                .to_string(),
+        );
+    }
+    for (owner, list) in inboxes {
+        t.write(
+            &format!("teams/t/inboxes/{owner}.json"),
+            &format!("[\n  {}\n]", list.join(",\n  ")),
+        );
+    }
+    let index = Index::scan(t.layout());
+    let team = index.team("t", SystemTime::now()).unwrap();
+    team.members[1].state.as_str()
+}
+
+#[test]
+fn member_states_follow_the_newest_evidence() {
+    let idle = ("team-lead", "w", "idle_notification", 50, true);
+    assert_eq!(team_state(&[]), "working", "tracker in progress");
+    assert_eq!(team_state(&[idle]), "idle");
+    // A message it has read wakes it; one it has not read yet does not.
+    assert_eq!(
+        team_state(&[idle, ("w", "team-lead", "Take #2", 40, true)]),
+        "working"
+    );
+    assert_eq!(
+        team_state(&[idle, ("w", "team-lead", "Take #2", 40, false)]),
+        "idle"
+    );
+    // A shutdown request stops an idle member at once, a working one only once it approves.
+    let request = ("w", "team-lead", "shutdown_request", 30, true);
+    assert_eq!(team_state(&[idle, request]), "stopped");
+    assert_eq!(team_state(&[request]), "working");
+    assert_eq!(
+        team_state(&[request, ("team-lead", "w", "shutdown_approved", 20, true)]),
+        "stopped"
+    );
+    assert_eq!(
+        team_state(&[
+            idle,
+            request,
+            ("team-lead", "w", "shutdown_rejected", 20, true)
+        ]),
+        "working",
+        "it refused"
+    );
+    assert_eq!(
+        team_state(&[
+            idle,
+            request,
+            ("team-lead", "w", "I still need a minute", 20, true)
+        ]),
+        "working",
+        "it spoke after the request"
+    );
+    // Messages from before it joined (an earlier member of the same name) are not its own.
+    assert_eq!(
+        team_state(&[("team-lead", "w", "shutdown_approved", 5000, true)]),
+        "working"
+    );
+    assert_eq!(
+        team_state(&[("team-lead", "w", "idle_notification", 200_000, true)]),
+        "working",
+        "evidence before joining does not count, so the tracker decides"
+    );
+}
+
+#[test]
+fn a_team_list_links_to_its_lead_and_is_named_by_the_team() {
+    let t = Tree::new();
+    let lead = "7e1d0c2a-0000-4000-8000-000000000000";
+    t.write(
+        "teams/t/config.json",
+        &format!(
+            r#"{{"name":"t","description":"The team","leadSessionId":"{lead}","workingDir":"/w","members":[]}}"#
+        ),
+    );
+    t.write("tasks/t/1.json", &task_json("1", "pending"));
+    t.write(
+        &format!("projects/-p/{lead}.jsonl"),
+        "{\"type\":\"user\",\"slug\":\"calm-fox\",\"gitBranch\":\"main\"}\n",
+    );
+    let mut index = Index::scan(t.layout());
+    let s = index.summary("t").unwrap();
+    assert_eq!(s.name, Some("The team"));
+    assert_eq!(s.slug, Some("calm-fox"));
+    assert_eq!(s.project, Some("/w"));
+    assert_eq!(s.team, Some("t"));
+    assert_eq!(index.any_summary(lead).unwrap().team, Some("t"));
+    // A rename of the lead names the list (the custom title outranks the description).
+    {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(t.path(&format!("projects/-p/{lead}.jsonl")))
+            .unwrap();
+        f.write_all(b"{\"type\":\"custom-title\",\"customTitle\":\"Mine\"}\n")
+            .unwrap();
+    }
+    let deltas = index.apply([Change::Transcript {
+        project: "-p".into(),
+        session: lead.into(),
+    }]);
+    assert!(deltas.contains(&Delta::Metadata), "{deltas:?}");
+    assert_eq!(index.summary("t").unwrap().name, Some("Mine"));
+    // The team goes: the list is a list of its own again, and its team says so.
+    #[expect(clippy::disallowed_methods, reason = "the test removes a team as TeamDelete does")]
+    std::fs::remove_dir_all(t.path("teams/t")).unwrap();
+    let deltas = index.apply([Change::Team { team: "t".into() }]);
+    assert!(
+        deltas.contains(&Delta::TeamUpdate { team: "t".into() }),
+        "{deltas:?}"
+    );
+    assert!(deltas.contains(&Delta::Metadata), "{deltas:?}");
+    assert_eq!(index.summary("t").unwrap().team, None);
+}
