@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{ClaudeTree, TestServer};
+use crate::support::{ClaudeTree, SseClient, TestServer};
 
 const WRITER: &str = "c0ffee00-1111-4000-8000-000000000001";
 const OTHER: &str = "c0ffee00-2222-4000-8000-000000000002";
@@ -42,6 +42,29 @@ fn item<'a>(list: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|s| s["id"] == id)
         .unwrap_or_else(|| panic!("{id} not in {list}"))
+}
+
+/// `GET path` once `pred` holds, awaiting the next `plan-update` for `slug` between tries: a
+/// plain (non-atomic) write may be read half-done first, and brings another event once whole.
+async fn plan_when(
+    server: &TestServer,
+    sse: &mut SseClient,
+    slug: &str,
+    path: &str,
+    status: u16,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        let res = server.get(path).await;
+        if res.status().as_u16() == status {
+            let body: Value = res.json().await.unwrap();
+            if pred(&body) {
+                return body;
+            }
+        }
+        sse.until(|e| e["type"] == "plan-update" && e["slug"] == slug)
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -89,19 +112,20 @@ async fn a_plan_written_changed_and_removed_is_a_plan_update() {
     sse.until(is_plan("no-plan-here")).await;
     let sessions = server.get_json("/api/sessions", 200).await;
     assert_eq!(item(&sessions, OTHER)["planSlug"], "no-plan-here");
-    assert_eq!(
-        server.get_json("/api/plans/no-plan-here", 200).await["title"],
-        "Second thoughts"
-    );
+    let path = "/api/plans/no-plan-here";
+    plan_when(&server, &mut sse, "no-plan-here", path, 200, |p| {
+        p["title"] == "Second thoughts"
+    })
+    .await;
 
     server
         .tree
         .write("plans/no-plan-here.md", "# Third thoughts\n");
     sse.until(is_plan("no-plan-here")).await;
-    assert_eq!(
-        server.get_json("/api/plans/no-plan-here", 200).await["title"],
-        "Third thoughts"
-    );
+    plan_when(&server, &mut sse, "no-plan-here", path, 200, |p| {
+        p["title"] == "Third thoughts"
+    })
+    .await;
 
     #[expect(
         clippy::disallowed_methods,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::support::{ClaudeTree, TestServer};
+use crate::support::{ClaudeTree, SseClient, TestServer};
 
 const LEAD: &str = "7e1d0c2a-1111-4000-8000-00000000000a";
 const LEAD2: &str = "7e1d0c2a-2222-4000-8000-00000000000b";
@@ -212,6 +212,27 @@ fn states(team: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `team` as `/api/teams` shows it once `pred` holds, awaiting the next `team-update` between
+/// tries: a plain (non-atomic) write may be read half-done first, and brings another event
+/// once whole. Each wait is bounded by the SSE client's timeout.
+async fn team_when(
+    server: &TestServer,
+    sse: &mut SseClient,
+    team: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        let teams = server.get_json("/api/teams", 200).await;
+        if let Some(t) = teams.as_array().unwrap().iter().find(|t| t["name"] == team)
+            && pred(t)
+        {
+            return t.clone();
+        }
+        sse.until(|e| e["type"] == "team-update" && e["team"] == team)
+            .await;
+    }
+}
+
 fn registry(tree: &ClaudeTree, agent: &Agent, session: &str, status: &str) {
     tree.write(
         &format!("sessions/{}.json", agent.0.id()),
@@ -411,15 +432,11 @@ async fn a_new_inbox_message_is_a_team_update_on_both_streams() {
         .write(&path, serde_json::to_string_pretty(&messages).unwrap());
     sse.until(is_team).await;
     ws.until(is_team).await;
-    let teams = server.get_json("/api/teams", 200).await;
-    assert_eq!(
-        find(&teams[0]["members"], "name", "writer-a")["state"],
-        "idle"
-    );
-    assert_eq!(
-        find(&teams[0]["members"], "name", "team-lead")["state"],
-        "working"
-    );
+    let t = team_when(&server, &mut sse, TEAM, |t| {
+        find(&t["members"], "name", "writer-a")["state"] == "idle"
+    })
+    .await;
+    assert_eq!(find(&t["members"], "name", "team-lead")["state"], "working");
     let all = server
         .get_json(&format!("/api/teams/{TEAM}/messages?limit=2"), 200)
         .await;
@@ -437,17 +454,13 @@ async fn a_new_inbox_message_is_a_team_update_on_both_streams() {
         "writer-a",
         &[plain("team-lead", "Please take #8.", "New task", 0, true)],
     );
-    let (_, _) = sse.until(is_team).await;
-    let a = loop {
-        let teams = server.get_json("/api/teams", 200).await;
-        let a = find(&teams[0]["members"], "name", "writer-a").clone();
-        if a["state"] == "working" && a["currentTask"] == "Document the checker" {
-            break a;
-        }
-        // Task file and inbox may land in two batches: the second brings its own event.
-        sse.until(is_team).await;
-    };
-    assert_eq!(a["state"], "working");
+    sse.until(is_team).await;
+    // Task file and inbox may land in two batches: each brings its own event.
+    team_when(&server, &mut sse, TEAM, |t| {
+        let a = find(&t["members"], "name", "writer-a");
+        a["state"] == "working" && a["currentTask"] == "Document the checker"
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -464,17 +477,21 @@ async fn a_team_created_while_running_appears_with_an_event() {
     );
     sse.until(|e| e["type"] == "team-update" && e["team"] == TEAM)
         .await;
-    let teams = server.get_json("/api/teams", 200).await;
-    assert_eq!(teams[0]["description"], "Fresh team");
-    assert_eq!(teams[0]["taskListId"], Value::Null, "no task list yet");
+    let t = team_when(&server, &mut sse, TEAM, |t| {
+        t["description"] == "Fresh team"
+    })
+    .await;
+    assert_eq!(t["taskListId"], Value::Null, "no task list yet");
 
     // Its tracker appears: a team-update too, and the member works.
     tracker(&server.tree, TEAM, "1", "writer-a", "in_progress");
     sse.until(|e| e["type"] == "team-update" && e["team"] == TEAM)
         .await;
-    let teams = server.get_json("/api/teams", 200).await;
-    assert_eq!(teams[0]["taskListId"], TEAM);
-    assert_eq!(teams[0]["members"][1]["state"], "working");
+    let t = team_when(&server, &mut sse, TEAM, |t| {
+        t["members"][1]["state"] == "working"
+    })
+    .await;
+    assert_eq!(t["taskListId"], TEAM);
 }
 
 #[tokio::test]
