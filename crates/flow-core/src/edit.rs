@@ -112,19 +112,19 @@ pub fn delete_task(
     return Err(imp::unsupported(tasks_dir, session, task_id));
 }
 
-/// The note appended to `text`, checked to parse as a task whose description is exactly the
-/// old one plus the note.
+/// The note appended to `text`, checked to parse as a task (which also checks the syntax of
+/// the rest) whose description is exactly the old one plus the note.
 fn with_note(text: &str, note: &str) -> Result<(String, Task), EditError> {
     let unreadable = |why: &str| EditError::Unreadable(why.to_owned());
     let addition = format!("{NOTE_HEADER}{note}");
-    let new_text = splice::append_to_description(text, &addition)
+    let spliced = splice::append_to_description(text, &addition)
         .ok_or_else(|| unreadable("not a JSON object"))?;
-    let task = Task::parse(new_text.as_bytes()).map_err(|e| unreadable(&e.to_string()))?;
-    let expected = splice::description(text).unwrap_or_default() + &addition;
-    if splice::description(&new_text).as_deref() != Some(expected.as_str()) {
+    let task = Task::parse(spliced.text.as_bytes()).map_err(|e| unreadable(&e.to_string()))?;
+    let now: Option<String> = serde_json::from_str(&spliced.text[spliced.value.clone()]).ok();
+    if now.is_none_or(|now| now != spliced.before + &addition) {
         return Err(unreadable("its description could not be extended"));
     }
-    Ok((new_text, task))
+    Ok((spliced.text, task))
 }
 
 /// Backoff between attempts of a note whose file changed under it.
@@ -280,13 +280,10 @@ mod imp {
             meta,
             bytes,
         };
-        let text = match std::str::from_utf8(&read.bytes) {
-            Ok(text) => text,
-            Err(_) => return Ok(Attempt::Again(EditError::Unreadable("not UTF-8".into()))),
+        let Ok(text) = std::str::from_utf8(&read.bytes) else {
+            return Ok(Attempt::Again(EditError::Unreadable("not UTF-8".into())));
         };
-        if let Err(err) = Task::parse(text.as_bytes()) {
-            return Ok(Attempt::Again(EditError::Unreadable(err.to_string())));
-        }
+        // Caught mid-write by a writer that ignores the locks, or simply not a task.
         let (new_text, task) = match with_note(text, note) {
             Ok(done) => done,
             Err(err) => return Ok(Attempt::Again(err)),

@@ -42,10 +42,12 @@ pub fn is_flow_temp(name: &str) -> bool {
 }
 
 /// Removes Flow's own temporary files (`.flow-*.tmp`) directly in `dir` whose mtime is older
-/// than `older_than`: what a Flow killed mid-write left behind. Only regular files are removed
-/// (never a symlink, folder or anything else, and nothing is followed), and only in `dir`
-/// itself, not below it. A write in progress is at most seconds old, so a threshold of a
-/// minute never takes one. Returns how many were removed; failures are logged, not returned.
+/// than `older_than`: what a Flow killed mid-write left behind. Only regular files are removed,
+/// and empty folders of that name (a lock Flow was preparing when it was killed; see
+/// [`crate::lock`]); never a symlink or anything else, nothing is followed, and only `dir`
+/// itself is looked at, not below it. A write in progress is at most seconds old, so a
+/// threshold of a minute never takes one. Returns how many were removed; failures are logged,
+/// not returned.
 pub fn sweep_stale_temps(dir: &Path, older_than: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -63,17 +65,28 @@ pub fn sweep_stale_temps(dir: &Path, older_than: Duration) -> usize {
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age >= older_than);
-        if !meta.file_type().is_file() || !old {
+        let kind = meta.file_type();
+        if !(kind.is_file() || kind.is_dir()) || !old {
             continue;
         }
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "removes only Flow's own abandoned temporary files, never a task"
-        )]
-        let res = std::fs::remove_file(entry.path());
+        let res = if kind.is_dir() {
+            // `rmdir`: fails on a folder that is not empty, so nothing inside can be lost.
+            std::fs::remove_dir(entry.path())
+        } else {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "removes only Flow's own abandoned temporary files, never a task"
+            )]
+            let res = std::fs::remove_file(entry.path());
+            res
+        };
         match res {
             Ok(()) => removed += 1,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+                ) => {}
             Err(err) => {
                 tracing::warn!(path = %entry.path().display(), %err, "could not remove a stale temporary file")
             }
@@ -227,6 +240,22 @@ mod at {
         Ok(bytes)
     }
 
+    /// A name no other temporary file of this or another process has: `.flow-<pid>-<time>-<n>.tmp`.
+    pub fn temp_name() -> String {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        format!(
+            "{}{:x}-{nanos:x}-{n:x}{}",
+            super::TEMP_PREFIX,
+            std::process::id(),
+            super::TEMP_SUFFIX
+        )
+    }
+
     /// A new file `.flow-<unique>.tmp` in `dir`, removed (by name) when dropped.
     #[derive(Debug)]
     pub struct TempFile<'d> {
@@ -338,7 +367,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn sweep_removes_only_old_flow_temporaries_and_follows_nothing() {
+    fn sweep_removes_only_old_flow_temporaries_and_empty_folders_and_follows_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n);
@@ -356,7 +385,11 @@ mod tests {
         }
         age(&p(".flow-new.tmp"), Duration::from_secs(5));
         std::fs::create_dir(p(".flow-dir.tmp")).unwrap();
-        age(&p(".flow-dir.tmp"), Duration::from_secs(120));
+        std::fs::create_dir(p(".flow-full.tmp")).unwrap();
+        write_atomic(&p(".flow-full.tmp/x"), b"x").unwrap();
+        for name in [".flow-dir.tmp", ".flow-full.tmp"] {
+            age(&p(name), Duration::from_secs(120));
+        }
         let target = outside.path().join("precious");
         write_atomic(&target, b"keep").unwrap();
         age(&target, Duration::from_secs(120));
@@ -371,7 +404,7 @@ mod tests {
             age(&p(name), Duration::from_secs(120));
         }
 
-        assert_eq!(sweep_stale_temps(dir.path(), Duration::from_secs(60)), 1);
+        assert_eq!(sweep_stale_temps(dir.path(), Duration::from_secs(60)), 2);
         let mut left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -381,8 +414,8 @@ mod tests {
             left,
             [
                 ".flow-.tmp",
-                ".flow-dir.tmp",
                 ".flow-fifo.tmp",
+                ".flow-full.tmp",
                 ".flow-link.tmp",
                 ".flow-new.tmp",
                 ".flow-x.tmpx",

@@ -23,12 +23,19 @@
 //!   Releasing is `rmdir`. The lock directory is always empty.
 //!
 //! Flow follows all of that, and adds one thing Claude Code never sees: a Flow that was killed
-//! while holding a lock should not stall the next Flow for the whole 10 s. Flow sets its lock's
-//! mtime to a time whose sub-millisecond part is [`FLOW_MARK_NANOS`] (JavaScript times have
-//! whole milliseconds, so `proper-lockfile`'s never do) and holds an `flock` on the lock
-//! directory for as long as it holds the lock; both are set before the lock is visible as
-//! Flow's. A marked lock whose `flock` can be taken was left by a Flow that died, and is
-//! removed at once. Unmarked locks follow the library's rules exactly.
+//! while holding a lock should not stall the next Flow for the whole 10 s. Flow prepares each
+//! lock as a temporary directory without the owner's write bit ([`FLOW_LOCK_MODE`];
+//! `proper-lockfile`'s are `0o777` less the umask), takes an `flock` on it, sets its mtime to a
+//! time whose sub-millisecond part is [`FLOW_MARK_NANOS`] (JavaScript times are whole
+//! milliseconds, so `proper-lockfile`'s never carry it), and only then makes it the lock with
+//! `renameat2(RENAME_NOREPLACE)`: as atomic as `mkdir`, failing just as `mkdir` does when the
+//! lock is held. So a Flow lock is marked and `flock`ed from the instant it exists, and one
+//! whose `flock` can be taken belongs to a Flow that died: it is removed at once. (Where the
+//! file system cannot rename that way, Flow makes the lock with `mkdir` and marks it after;
+//! a lock with the mode but not the mtime mark then counts as abandoned only once
+//! [`ORPHAN_GRACE`] old, since its maker may not have reached its `flock` yet.) Claude Code's
+//! locks follow the library's rules exactly. A Flow killed while preparing leaves an empty
+//! `.flow-*.tmp` folder, which [`crate::fs::sweep_stale_temps`] removes.
 //!
 //! Invariant: nothing here blocks without bound. Waiting for a lock is a bounded series of
 //! sleeps; every open is `O_NONBLOCK | O_NOFOLLOW`.
@@ -45,8 +52,14 @@ use rustix::io::Errno;
 /// The list lock's name inside a task list folder (`proper-lockfile` on `.lock`).
 pub const LIST_LOCK: &str = ".lock.lock";
 
-/// The sub-millisecond part (in ns) of the mtime Flow gives its own locks.
+/// The mode Flow makes its lock directories with: no owner write bit, which marks them Flow's.
+pub const FLOW_LOCK_MODE: u32 = 0o555;
+
+/// The sub-millisecond part (in ns) of the mtime Flow gives its own locks once it holds them.
 pub const FLOW_MARK_NANOS: u32 = 424_242;
+
+/// How old an unstamped Flow lock with no `flock` must be before it counts as abandoned.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(1);
 
 /// The name of the lock `proper-lockfile` takes for `file` (a task file name).
 pub fn lock_name_for(file: &str) -> String {
@@ -140,19 +153,22 @@ fn try_acquire<'d>(
     name: &str,
     policy: &LockPolicy,
 ) -> Result<Option<DirLock<'d>>, LockError> {
-    if make(dir, name)? {
-        return DirLock::take(dir, name, policy).map(Some);
+    if let Some(lock) = create(dir, name, policy)? {
+        return Ok(Some(lock));
     }
     let Some(existing) = open_lock(dir, name)? else {
-        // Released between our mkdir and our look: try again at once, as the library does.
-        return retake(dir, name, policy);
+        // Released between our try and our look: try again at once, as the library does.
+        return create(dir, name, policy);
     };
     let meta = existing.metadata()?;
-    let stale = SystemTime::now()
+    let age = SystemTime::now()
         .duration_since(meta.modified()?)
-        .is_ok_and(|age| age > policy.stale);
+        .unwrap_or_default();
+    let stale = age > policy.stale;
+    let flows = meta.mode() & 0o200 == 0;
     let orphaned = !stale
-        && is_flow_mark(meta.mtime_nsec())
+        && flows
+        && (is_flow_mark(meta.mtime_nsec()) || age >= ORPHAN_GRACE)
         && rustix::fs::flock(&existing, FlockOperation::NonBlockingLockExclusive).is_ok();
     if !(stale || orphaned) {
         return Ok(None);
@@ -169,22 +185,43 @@ fn try_acquire<'d>(
     remove_if_same(dir, name, meta.ino())?;
     drop(existing);
     // One more try without the stale check, as `proper-lockfile` does.
-    retake(dir, name, policy)
+    create(dir, name, policy)
 }
 
-fn retake<'d>(
+/// Makes the lock if it does not exist: `Some` if this call now holds it.
+fn create<'d>(
     dir: BorrowedFd<'d>,
     name: &str,
     policy: &LockPolicy,
 ) -> Result<Option<DirLock<'d>>, LockError> {
-    make(dir, name)?
-        .then(|| DirLock::take(dir, name, policy))
-        .transpose()
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let tmp = crate::fs::temp_name();
+        rustix::fs::mkdirat(dir, tmp.as_str(), Mode::from_bits_truncate(FLOW_LOCK_MODE))?;
+        let mut lock = DirLock::take(dir, &tmp, policy).inspect_err(|_| {
+            let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::REMOVEDIR);
+        })?;
+        let flags = rustix::fs::RenameFlags::NOREPLACE;
+        // On every path but success, dropping `lock` removes the prepared folder.
+        match rustix::fs::renameat_with(dir, tmp.as_str(), dir, name, flags) {
+            Ok(()) => {
+                lock.name = name.to_owned();
+                return Ok(Some(lock));
+            }
+            Err(Errno::EXIST) => return Ok(None),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    if make(dir, name)? {
+        return DirLock::take(dir, name, policy).map(Some);
+    }
+    Ok(None)
 }
 
 /// `mkdir`: `true` if this call created the lock, `false` if it exists.
 fn make(dir: BorrowedFd<'_>, name: &str) -> Result<bool, LockError> {
-    match rustix::fs::mkdirat(dir, name, Mode::from_bits_truncate(0o777)) {
+    match rustix::fs::mkdirat(dir, name, Mode::from_bits_truncate(FLOW_LOCK_MODE)) {
         Ok(()) => Ok(true),
         Err(Errno::EXIST) => Ok(false),
         Err(err) => Err(err.into()),
@@ -336,8 +373,9 @@ mod tests {
         let lock = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
         let path = dir.path().join(LIST_LOCK);
         assert!(path.is_dir());
-        let mtime = std::fs::metadata(&path).unwrap().mtime_nsec();
-        assert!(is_flow_mark(mtime), "{mtime}");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert!(is_flow_mark(meta.mtime_nsec()), "{meta:?}");
+        assert_eq!(meta.mode() & 0o200, 0, "no owner write bit: Flow's");
         assert!(matches!(
             acquire(fd.as_fd(), LIST_LOCK, &QUICK),
             Err(LockError::Busy { .. })
@@ -373,6 +411,20 @@ mod tests {
         let again = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
         drop(again);
         assert!(!dir.path().join(LIST_LOCK).exists());
+
+        // Killed between its mkdir and its mark: a grace period for a maker that may not
+        // have reached its flock yet, then taken.
+        let path = dir.path().join("1.json.lock");
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), FLOW_LOCK_MODE)
+            .create(&path)
+            .unwrap();
+        assert!(matches!(
+            acquire(fd.as_fd(), "1.json.lock", &QUICK),
+            Err(LockError::Busy { .. })
+        ));
+        set_mtime(&path, ORPHAN_GRACE + Duration::from_millis(100));
+        drop(acquire(fd.as_fd(), "1.json.lock", &QUICK).unwrap());
+        assert!(!path.exists());
     }
 
     #[test]

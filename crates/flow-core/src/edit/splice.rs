@@ -20,10 +20,19 @@ struct Object {
     members: Vec<Member>,
 }
 
+/// A text with its description extended.
+pub(crate) struct Spliced {
+    pub text: String,
+    /// Where the new `description` value (with quotes) sits in `text`.
+    pub value: Range<usize>,
+    /// The description before, decoded (empty when absent or not a string).
+    pub before: String,
+}
+
 /// Returns `text` with `addition` appended to the top-level `description` string, or the key
 /// added (as a string holding just `addition`) when absent or not a string. `None` if `text` is
 /// not a JSON object.
-pub(crate) fn append_to_description(text: &str, addition: &str) -> Option<String> {
+pub(crate) fn append_to_description(text: &str, addition: &str) -> Option<Spliced> {
     let obj = scan(text.as_bytes())?;
     // JSON.parse and serde keep the last of repeated keys, so that is the one readers see.
     let found = obj
@@ -34,9 +43,14 @@ pub(crate) fn append_to_description(text: &str, addition: &str) -> Option<String
     let escaped = serde_json::to_string(addition).ok()?;
     let escaped = &escaped[1..escaped.len() - 1];
     let mut out = String::with_capacity(text.len() + escaped.len() + 32);
+    let mut before = String::new();
+    // The new value is the old string with `escaped` inserted, or `"escaped"`.
+    let (start, len);
     match found {
         Some(m) if text.as_bytes()[m.value.start] == b'"' => {
             // Keep the existing string's bytes; insert before its closing quote.
+            before = serde_json::from_str(&text[m.value.clone()]).ok()?;
+            (start, len) = (m.value.start, m.value.len() + escaped.len());
             let end = m.value.end - 1;
             out.push_str(&text[..end]);
             out.push_str(escaped);
@@ -45,37 +59,49 @@ pub(crate) fn append_to_description(text: &str, addition: &str) -> Option<String
         Some(m) => {
             // `null` or any other non-string counts as empty (contract §3).
             out.push_str(&text[..m.value.start]);
+            (start, len) = (out.len(), escaped.len() + 2);
             out.push('"');
             out.push_str(escaped);
             out.push('"');
             out.push_str(&text[m.value.end..]);
         }
         None => {
-            let member = format!("\"description\"{}\"{escaped}\"", separator(text, &obj));
-            match obj.members.last() {
-                Some(last) => {
-                    let indent = &text[obj.open + 1..obj.members[0].key.start];
-                    out.push_str(&text[..last.value.end]);
+            let head = format!("\"description\"{}", separator(text, &obj));
+            let at = match obj.members.last() {
+                Some(last) => last.value.end,
+                None => obj.open + 1,
+            };
+            out.push_str(&text[..at]);
+            match obj.members.first() {
+                Some(first) => {
                     out.push(',');
-                    out.push_str(indent);
-                    out.push_str(&member);
-                    out.push_str(&text[last.value.end..]);
+                    out.push_str(&text[obj.open + 1..first.key.start]);
                 }
-                None => {
-                    // `{}`: Claude Code's 2-space form.
-                    out.push_str(&text[..=obj.open]);
-                    out.push_str("\n  ");
-                    out.push_str(&member);
-                    out.push('\n');
-                    out.push_str(&text[obj.close..]);
-                }
+                // `{}`: Claude Code's 2-space form.
+                None => out.push_str("\n  "),
+            }
+            out.push_str(&head);
+            (start, len) = (out.len(), escaped.len() + 2);
+            out.push('"');
+            out.push_str(escaped);
+            out.push('"');
+            if obj.members.is_empty() {
+                out.push('\n');
+                out.push_str(&text[obj.close..]);
+            } else {
+                out.push_str(&text[at..]);
             }
         }
     }
-    Some(out)
+    Some(Spliced {
+        text: out,
+        value: start..start + len,
+        before,
+    })
 }
 
 /// The decoded top-level `description` string of `text`, if it has one.
+#[cfg(test)]
 pub(crate) fn description(text: &str) -> Option<String> {
     let obj = scan(text.as_bytes())?;
     let m = obj
@@ -159,10 +185,10 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        match b.get(j)? {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        match b[j] {
             b'"' => return Some(j + 1),
-            b'\\' => j += 2,
-            _ => j += 1,
+            _ => j += 2,
         }
     }
 }
@@ -210,11 +236,12 @@ mod tests {
     use super::*;
 
     fn check(before: &str, after: &str) {
-        assert_eq!(
-            append_to_description(before, "+n\u{e9}\"\n").as_deref(),
-            Some(after),
-            "{before}"
-        );
+        let addition = "+n\u{e9}\"\n";
+        let spliced = append_to_description(before, addition).unwrap();
+        assert_eq!(spliced.text, after, "{before}");
+        let value: String = serde_json::from_str(&spliced.text[spliced.value.clone()]).unwrap();
+        assert_eq!(value, spliced.before + addition, "{before}");
+        assert_eq!(description(after), Some(value));
     }
 
     #[test]
@@ -258,7 +285,7 @@ mod tests {
     #[test]
     fn what_is_not_an_object_is_refused() {
         for text in ["[]", "", "1", "{\"a\" 1}", "{\"a\":1"] {
-            assert_eq!(append_to_description(text, "x"), None, "{text}");
+            assert!(append_to_description(text, "x").is_none(), "{text}");
         }
     }
 }
