@@ -739,3 +739,33 @@ async fn a_shared_task_list_is_one_item_linked_to_the_session_that_writes_it() {
     );
     assert!(!ids.contains(&writer), "{ids:?}");
 }
+
+#[tokio::test]
+async fn when_the_lead_process_ends_its_in_process_teammates_stop_with_an_event() {
+    let tree = crew();
+    let mut lead = Agent::spawn();
+    registry(&tree, &lead, LEAD, "busy");
+    let server = TestServer::start(tree).await;
+    let teams = server.get_json("/api/teams", 200).await;
+    assert_eq!(
+        find(&teams[0]["members"], "name", "writer-a")["state"],
+        "working"
+    );
+    let mut sse = server.sse().await;
+    // Claude Code crashes: its registry file stays, its process is gone (seen by the sweep).
+    lead.0.kill().unwrap();
+    lead.0.wait().unwrap();
+    let (state, _) = sse
+        .until(|e| e["type"] == "session-state" && e["state"] == "ended")
+        .await;
+    assert_eq!(
+        state["sessionId"], TEAM,
+        "the lead keeps no list: its team's list shows it"
+    );
+    sse.until(|e| e["type"] == "team-update" && e["team"] == TEAM)
+        .await;
+    let t = team_when(&server, &mut sse, TEAM, |_| true).await;
+    for (name, state) in states(&t) {
+        assert_eq!(state, "stopped", "{name}");
+    }
+}
