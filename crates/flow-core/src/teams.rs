@@ -144,7 +144,7 @@ impl TeamConfig {
 }
 
 /// One inbox message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Message {
     pub from: Option<String>,
     /// As stored; a protocol message keeps its JSON text.
@@ -161,7 +161,7 @@ pub struct Message {
 }
 
 /// What a message says about the state of its sender or its recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
     /// Plain text or any other protocol message: its sender was at work when it wrote.
     Message,

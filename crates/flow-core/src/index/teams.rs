@@ -60,6 +60,9 @@ impl TeamEntry {
 struct Inbox {
     stamp: Stamp,
     messages: Vec<Message>,
+    /// A hash of `messages`: what the messages endpoint shows changed when this did (a
+    /// rewrite with the same messages, or a touch, is no event).
+    digest: u64,
     /// Larger than [`MAX_INBOX`]: only its newest part is read (said once, not per rewrite).
     large: bool,
 }
@@ -138,7 +141,7 @@ struct SubjectOwner {
 type Fingerprint = (
     Option<(TeamConfig, Option<String>, Counts)>,
     Vec<(MemberState, Option<String>)>,
-    Vec<Stamp>,
+    Vec<(String, u64)>,
 );
 
 impl Index {
@@ -273,20 +276,26 @@ impl Index {
     }
 
     fn fingerprint(&self, team: &str, now: SystemTime) -> Fingerprint {
-        let stamps = self
+        let digests = self
             .teams
             .get(team)
-            .map(|e| e.inboxes.values().map(|i| i.stamp).collect())
+            .map(|e| {
+                e.inboxes
+                    .iter()
+                    .map(|(f, i)| (f.clone(), i.digest))
+                    .collect()
+            })
             .unwrap_or_default();
         match self.team(team, now) {
-            None => (None, Vec::new(), stamps),
+            // A team that is not listed has nothing to update.
+            None => (None, Vec::new(), Vec::new()),
             Some(s) => (
                 Some((s.config.clone(), s.task_list.map(str::to_owned), s.counts)),
                 s.members
                     .into_iter()
                     .map(|m| (m.state, m.current_task))
                     .collect(),
-                stamps,
+                digests,
             ),
         }
     }
@@ -533,11 +542,18 @@ fn refresh_inbox_file(entry: &mut TeamEntry, dir: &Path, file: &str) -> bool {
             .map(|i| i.messages)
             .unwrap_or_default(),
     };
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        messages.hash(&mut h);
+        h.finish()
+    };
     entry.inboxes.insert(
         file.to_owned(),
         Inbox {
             stamp,
             messages,
+            digest,
             large,
         },
     );

@@ -769,3 +769,27 @@ async fn when_the_lead_process_ends_its_in_process_teammates_stop_with_an_event(
         assert_eq!(state, "stopped", "{name}");
     }
 }
+
+#[tokio::test]
+async fn rewriting_an_inbox_unchanged_is_no_event() {
+    let server = TestServer::start(crew()).await;
+    let mut sse = server.sse().await;
+    let path = format!("teams/{TEAM}/inboxes/team-lead.json");
+    let same = std::fs::read(server.tree.path(&path)).unwrap();
+    server.tree.write(&path, &same);
+    // Markers: tasks in another list. The rewrite is applied no later than the first marker's
+    // batch, whose events all come before the second marker's.
+    let mut seen = Vec::new();
+    for id in ["1", "2"] {
+        server.tree.task(
+            "marker",
+            json!({"id": id, "subject": "marker", "status": "pending"}),
+        );
+        let file = format!("{id}.json");
+        let (_, before) = sse
+            .until(|e| crate::support::is_update(e, "add", "marker", Some(file.as_str())))
+            .await;
+        seen.extend(before);
+    }
+    assert!(!seen.iter().any(|e| e["type"] == "team-update"), "{seen:?}");
+}
