@@ -1,5 +1,5 @@
 //! Property tests over the readers of untrusted input (task files, transcripts, the sessions
-//! index, ids, paths): no input panics, and what is accepted is well-formed.
+//! index, team configs and inboxes, todo lists, plans, ids, paths): no input panics, and what is accepted is well-formed.
 
 use std::path::Path;
 
@@ -61,6 +61,18 @@ proptest! {
     #[test]
     fn sessions_index_parse_never_panics(bytes in jsonish()) {
         let _ = crate::sessions_index::parse(&bytes);
+    }
+
+    #[test]
+    fn team_inbox_todo_and_plan_readers_never_panic(bytes in jsonish(), cut in 0usize..400) {
+        if let Ok((config, _)) = crate::teams::parse_config(&bytes) {
+            let _ = (config.lead(), config.project());
+            prop_assert!(config.members.iter().all(|m| !m.name.is_empty()));
+        }
+        let _ = crate::teams::parse_inbox(&bytes);
+        let _ = crate::teams::parse_inbox_tail(&bytes[cut.min(bytes.len())..]);
+        let _ = crate::todos::parse(&bytes);
+        let _ = crate::plans::title(&String::from_utf8_lossy(&bytes));
     }
 
     #[test]
