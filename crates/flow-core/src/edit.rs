@@ -127,9 +127,10 @@ fn with_note(text: &str, note: &str) -> Result<(String, Task), EditError> {
     Ok((spliced.text, task))
 }
 
-/// Backoff between attempts of a note whose file changed under it.
+/// Backoff between attempts of a note whose file changed under it, or was caught mid-write by
+/// a writer that ignores the locks: short, since the newest version is usually there already.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(5 << attempt.min(4))
+    Duration::from_millis(1 << attempt.min(4))
 }
 
 #[cfg(not(unix))]

@@ -98,7 +98,7 @@ impl LockPolicy {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("the task list is locked by another writer (`{name}` still held after {} ms); retry shortly", .waited.as_millis())]
+    #[error("locked by another writer (`{name}` still held after {} ms); retry shortly", .waited.as_millis())]
     Busy { name: String, waited: Duration },
     #[error("`{name}` in the task list is not a lock directory; remove it to allow edits")]
     NotALock { name: String },
@@ -164,22 +164,20 @@ fn try_acquire<'d>(
     let age = SystemTime::now()
         .duration_since(meta.modified()?)
         .unwrap_or_default();
-    let stale = age > policy.stale;
-    let flows = meta.mode() & 0o200 == 0;
-    let orphaned = !stale
-        && flows
-        && (is_flow_mark(meta.mtime_nsec()) || age >= ORPHAN_GRACE)
-        && rustix::fs::flock(&existing, FlockOperation::NonBlockingLockExclusive).is_ok();
-    if !(stale || orphaned) {
+    // A Flow lock tells whether its holder lives (its `flock`), so its age does not matter;
+    // anyone else's is judged by its age, as `proper-lockfile` does.
+    let abandoned = if meta.mode() & 0o200 == 0 {
+        (is_flow_mark(meta.mtime_nsec()) || age >= ORPHAN_GRACE)
+            && rustix::fs::flock(&existing, FlockOperation::NonBlockingLockExclusive).is_ok()
+    } else {
+        age > policy.stale
+    };
+    if !abandoned {
         return Ok(None);
     }
     tracing::info!(
         lock = name,
-        reason = if stale {
-            "stale"
-        } else {
-            "left by a Flow that died"
-        },
+        age_ms = age.as_millis() as u64,
         "removing an abandoned lock"
     );
     remove_if_same(dir, name, meta.ino())?;
@@ -394,6 +392,11 @@ mod tests {
             Err(LockError::Busy { .. })
         ));
         assert!(path.is_dir(), "a live lock is never removed");
+        set_mtime(&path, Duration::from_secs(9));
+        assert!(matches!(
+            acquire(fd.as_fd(), "1.json.lock", &QUICK),
+            Err(LockError::Busy { .. })
+        ));
         set_mtime(&path, Duration::from_secs(11));
         let lock = acquire(fd.as_fd(), "1.json.lock", &QUICK).unwrap();
         drop(lock);
@@ -425,6 +428,18 @@ mod tests {
         set_mtime(&path, ORPHAN_GRACE + Duration::from_millis(100));
         drop(acquire(fd.as_fd(), "1.json.lock", &QUICK).unwrap());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_live_flows_lock_is_never_taken_however_old() {
+        let (dir, fd) = folder();
+        let lock = acquire(fd.as_fd(), LIST_LOCK, &QUICK).unwrap();
+        set_mtime(&dir.path().join(LIST_LOCK), Duration::from_secs(60));
+        assert!(matches!(
+            acquire(fd.as_fd(), LIST_LOCK, &QUICK),
+            Err(LockError::Busy { .. })
+        ));
+        drop(lock);
     }
 
     #[test]

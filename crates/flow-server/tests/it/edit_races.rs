@@ -136,6 +136,53 @@ async fn notes_racing_claude_codes_in_place_rewrites_lose_nothing_and_never_404(
     notes_against_a_rewriter(true).await;
 }
 
+/// A writer that ignores every lock and writes whole new versions (temp file, rename) as fast
+/// as it can: Flow's compare-and-swap must never put a stale version (plus a note) over a newer
+/// one. Notes themselves may be overwritten by such a writer; its versions may not.
+#[tokio::test]
+async fn a_writer_that_ignores_the_locks_never_loses_a_version_to_a_note() {
+    let tree = ClaudeTree::new();
+    tree.task("s1", json!({"id":"1","description":"start","rev":0}));
+    let file = tree.path("tasks/s1/1.json");
+    let server = TestServer::start(tree).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = std::thread::spawn({
+        let (file, stop) = (file.clone(), stop.clone());
+        move || {
+            let tmp = file.with_extension("json.w");
+            let mut rev = 0;
+            while !stop.load(Ordering::Relaxed) {
+                rev += 1;
+                let text = json!({"id":"1","description":"start","rev":rev}).to_string();
+                write_in_place(&tmp, &text);
+                std::fs::rename(&tmp, &file).unwrap();
+                std::thread::sleep(Duration::from_micros(250));
+            }
+            rev
+        }
+    });
+    let mut statuses = std::collections::BTreeMap::new();
+    for round in 0..100 {
+        let status = post_note(&server, "/api/tasks/s1/1/note", &format!("n{round}")).await;
+        assert!(matches!(status, 200 | 409), "round {round}: {status}");
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let last_rev = writer.join().unwrap();
+    let task = read_task(&file);
+    assert_eq!(
+        task["rev"],
+        json!(last_rev),
+        "the writer's last version stands ({statuses:?})"
+    );
+    eprintln!("{statuses:?}, {last_rev} versions");
+    assert!(last_rev > 100, "{last_rev} versions written");
+    assert!(
+        statuses.contains_key(&200),
+        "some notes landed between versions"
+    );
+}
+
 #[tokio::test]
 async fn two_servers_on_one_claude_dir_lose_no_acknowledged_note() {
     let tree = ClaudeTree::new();

@@ -400,4 +400,30 @@ async fn a_task_locked_by_claude_code_is_waited_for_then_refused_with_503() {
     released.await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(!lock.exists());
+
+    // Left by an agent that crashed 11 s ago: stale by proper-lockfile's rule, so taken.
+    std::fs::create_dir(&lock).unwrap();
+    server.tree.touch("tasks/s1/1.json.lock", now_secs() - 11);
+    let res = prompt("POST", server.post_json("/api/tasks/s1/1/note", body)).await;
+    assert_eq!(res.status(), 200);
+    assert!(!lock.exists());
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(server.tree.path("tasks/s1/1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stored["description"]
+            .as_str()
+            .unwrap()
+            .matches("[Note added by user]")
+            .count(),
+        2
+    );
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
