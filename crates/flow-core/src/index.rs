@@ -82,10 +82,12 @@ struct Stamp {
     inode: u64,
 }
 
-/// A regular file's stamp, by `stat` (following links, never opening): `None` for anything
-/// else, so a FIFO or device is passed over without a read or a log line.
-fn file_stamp(path: &Path) -> Option<Stamp> {
-    fs::metadata(path)
+/// A regular file's stamp, by `lstat` (never opening): `None` for anything else, a symbolic
+/// link included, so a FIFO, a device or a link is passed over without a read or a log line.
+/// For the files whose text is served as is (plans, inboxes, team configs, todo lists), which
+/// are then read with [`crate::read::open_regular_no_follow`].
+fn own_file_stamp(path: &Path) -> Option<Stamp> {
+    fs::symlink_metadata(path)
         .ok()
         .filter(fs::Metadata::is_file)
         .map(|m| Stamp::of(&m))

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
-use super::{Delta, Index, Stamp, file_stamp, list_dir};
-use crate::read::read_capped;
+use super::{Delta, Index, Stamp, list_dir, own_file_stamp};
+use crate::read::read_capped_no_follow;
 
 /// A plan is a page or two of Markdown; anything past this is not one (skipped, logged once).
 const MAX_PLAN: u64 = 4 << 20;
@@ -49,7 +49,7 @@ impl Index {
     pub(super) fn refresh_plan(&mut self, slug: &str, deltas: &mut Vec<Delta>) -> bool {
         let path = self.layout.plans_dir.join(format!("{slug}.md"));
         let listed_before = self.has_plan(slug);
-        match file_stamp(&path) {
+        match own_file_stamp(&path) {
             None => {
                 if self.plans.remove(slug).is_none() {
                     return false;
@@ -59,7 +59,7 @@ impl Index {
                 return false;
             }
             Some(stamp) => {
-                let text = read_capped(&path, MAX_PLAN).map(|(_, bytes)| {
+                let text = read_capped_no_follow(&path, MAX_PLAN).map(|(_, bytes)| {
                     let markdown = String::from_utf8_lossy(&bytes).into_owned();
                     (crate::plans::title(&markdown), markdown)
                 });

@@ -24,7 +24,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::{Counts, Delta, Index, Stamp, list_dir};
-use crate::read::{open_regular, read_capped};
+use super::own_file_stamp;
+use crate::read::{open_regular_no_follow, read_capped_no_follow};
 use crate::task::TaskStatus;
 use crate::teams::{self, Member, Message, Signal, TeamConfig};
 
@@ -41,7 +42,6 @@ pub(super) struct TeamEntry {
     config_stamp: Option<Stamp>,
     /// The last config that could be read; `None` until one could (the team is not listed).
     config: Option<TeamConfig>,
-    config_modified: Option<SystemTime>,
     /// By file name (`<member>.json`).
     inboxes: BTreeMap<String, Inbox>,
     /// Member name → what the messages say about it, oldest first; rebuilt when an inbox or
@@ -177,16 +177,18 @@ impl Index {
         let entry = self.teams.entry(team.to_owned()).or_default();
         let path = dir.join("config.json");
         let mut config_changed = false;
-        match read_capped(&path, MAX_CONFIG) {
+        match own_file_stamp(&path) {
             None => {
                 entry.config_stamp = None;
                 config_changed = entry.config.take().is_some();
             }
-            Some((meta, bytes)) => {
-                let stamp = Stamp::of(&meta);
+            Some(stamp) => {
                 if entry.config_stamp != Some(stamp) {
                     entry.config_stamp = Some(stamp);
-                    entry.config_modified = Some(stamp.modified);
+                    // Too large or gone meanwhile: logged (once per version), nothing to parse.
+                    let bytes = read_capped_no_follow(&path, MAX_CONFIG)
+                        .map(|(_, bytes)| bytes)
+                        .unwrap_or_default();
                     match teams::parse_config(&bytes) {
                         Ok((config, nameless)) => {
                             if nameless > 0 {
@@ -511,7 +513,7 @@ pub(super) fn team_name_ok(name: &str) -> bool {
 /// Re-reads one inbox if its stamp changed; returns whether what it holds changed.
 fn refresh_inbox_file(entry: &mut TeamEntry, dir: &Path, file: &str) -> bool {
     let path = dir.join(file);
-    let Some(stamp) = super::file_stamp(&path) else {
+    let Some(stamp) = own_file_stamp(&path) else {
         return entry.inboxes.remove(file).is_some();
     };
     if entry.inboxes.get(file).is_some_and(|i| i.stamp == stamp) {
@@ -565,7 +567,7 @@ fn refresh_inbox_file(entry: &mut TeamEntry, dir: &Path, file: &str) -> bool {
 /// inbox whole for every message, so each rewrite costs at most that much); `None` when there
 /// is no regular file.
 fn read_inbox(path: &Path) -> Option<(Stamp, Option<Vec<Message>>, bool)> {
-    let mut file = open_regular(path)?;
+    let mut file = open_regular_no_follow(path)?;
     let meta = file.metadata().ok()?;
     let stamp = Stamp::of(&meta);
     let mut bytes = Vec::new();

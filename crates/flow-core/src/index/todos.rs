@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use super::{Delta, Index, Stamp, file_stamp, list_dir};
-use crate::read::read_capped;
+use super::{Delta, Index, Stamp, list_dir, own_file_stamp};
+use crate::read::read_capped_no_follow;
 use crate::todos::{self, TodoItem};
 
 /// A todo list is a few KB; anything past this is not one (skipped, logged once).
@@ -60,8 +60,8 @@ impl Todos {
 pub(super) fn read_todo(dir: &Path, file: &str) -> Option<(String, TodoFile)> {
     let (session, agent) = todos::todo_file(file)?;
     let path = dir.join(file);
-    let stamp = file_stamp(&path)?;
-    let items = read_capped(&path, MAX_TODO)
+    let stamp = own_file_stamp(&path)?;
+    let items = read_capped_no_follow(&path, MAX_TODO)
         .map(|(_, bytes)| {
             todos::parse(&bytes).unwrap_or_else(|err| {
                 tracing::warn!(path = %path.display(), %err, "skipping unreadable todo list");
@@ -109,7 +109,7 @@ impl Index {
     /// Re-reads one todo file if its stamp changed; a `Todos` delta when its items changed.
     pub(super) fn refresh_todo(&mut self, file: &str, deltas: &mut Vec<Delta>) {
         let path = self.layout.todos_dir.join(file);
-        let stamp = file_stamp(&path);
+        let stamp = own_file_stamp(&path);
         let known = self.todos.files.get(file);
         if stamp.is_some() && known.map(|k| k.stamp) == stamp {
             return;

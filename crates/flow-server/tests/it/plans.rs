@@ -164,7 +164,12 @@ async fn unsafe_slugs_are_400_and_odd_plan_files_are_passed_over() {
             .success()
     );
     std::os::unix::fs::symlink("/dev/zero", tree.path("plans/zero.md")).unwrap();
-    tree.write("secret.md", "# Outside the plans dir\n");
+    // A link to a file outside the Claude dir is never served, whatever it points to.
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.md");
+    #[expect(clippy::disallowed_methods, reason = "a file outside the Claude dir")]
+    std::fs::write(&secret, "# Secret\n").unwrap();
+    std::os::unix::fs::symlink(&secret, tree.path("plans/leak.md")).unwrap();
     let server = TestServer::start(tree).await;
     let plans = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -193,4 +198,5 @@ async fn unsafe_slugs_are_400_and_odd_plan_files_are_passed_over() {
         assert!(body["error"].is_string(), "{target}: {body}");
     }
     server.get_json("/api/plans/fifo", 404).await;
+    server.get_json("/api/plans/leak", 404).await;
 }

@@ -605,6 +605,30 @@ async fn hostile_team_files_never_hide_the_rest() {
     )
     .unwrap();
     tree.mkdir("teams/a b");
+    // Links to files outside the Claude dir are not followed: neither an inbox nor a config.
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.json");
+    #[expect(clippy::disallowed_methods, reason = "a file outside the Claude dir")]
+    std::fs::write(
+        &secret,
+        json!([{"from": "x", "text": "outside secret", "timestamp": at(1), "read": true}])
+            .to_string(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        &secret,
+        tree.path(&format!("teams/{TEAM}/inboxes/leak.json")),
+    )
+    .unwrap();
+    let secret_config = outside.path().join("config.json");
+    #[expect(clippy::disallowed_methods, reason = "a file outside the Claude dir")]
+    std::fs::write(
+        &secret_config,
+        r#"{"name":"linked","description":"outside"}"#,
+    )
+    .unwrap();
+    tree.mkdir("teams/linked");
+    std::os::unix::fs::symlink(&secret_config, tree.path("teams/linked/config.json")).unwrap();
     let server = TestServer::start(tree).await;
 
     let teams = tokio::time::timeout(Duration::from_secs(5), server.get_json("/api/teams", 200))
@@ -621,7 +645,7 @@ async fn hostile_team_files_never_hide_the_rest() {
         "{names:?}"
     );
     assert!(
-        !names.contains(&"broken") && !names.contains(&"listy"),
+        !names.contains(&"broken") && !names.contains(&"listy") && !names.contains(&"linked"),
         "{names:?}"
     );
     let nameless = find(&teams, "name", "nameless");
@@ -644,6 +668,14 @@ async fn hostile_team_files_never_hide_the_rest() {
     assert!(
         texts.contains(&"the very newest"),
         "the newest part is read"
+    );
+    assert!(
+        !messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "outside secret"),
+        "a linked inbox is not read"
     );
     assert!(!texts.contains(&"the very first"), "the oldest part is not");
     assert!(texts.len() < 6000, "only the last 4 MiB: {}", texts.len());
