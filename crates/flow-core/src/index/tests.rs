@@ -472,7 +472,10 @@ fn a_team_list_links_to_its_lead_and_is_named_by_the_team() {
     assert!(deltas.contains(&Delta::Metadata), "{deltas:?}");
     assert_eq!(index.summary("t").unwrap().name, Some("Mine"));
     // The team goes: the list is a list of its own again, and its team says so.
-    #[expect(clippy::disallowed_methods, reason = "the test removes a team as TeamDelete does")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test removes a team as TeamDelete does"
+    )]
     std::fs::remove_dir_all(t.path("teams/t")).unwrap();
     let deltas = index.apply([Change::Team { team: "t".into() }]);
     assert!(
