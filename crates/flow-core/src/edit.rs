@@ -15,12 +15,15 @@
 //!   the swap is `renameat2(RENAME_EXCHANGE)`, which fails rather than re-create a file
 //!   someone removed, and what it swapped out is checked once more. A writer that ignores the
 //!   locks and changed the file in between makes the note start over on the newest version
-//!   (a few times, then 409); it never loses that writer's version.
+//!   (a few times, then 409); it never loses that writer's version. (Limits, for writers that
+//!   ignore the locks only: one still writing through a descriptor it opened before the swap
+//!   writes into the replaced file; and a file system without `RENAME_EXCHANGE` gets a plain
+//!   rename right after the compare, so a removal in that instant would be undone.)
 //! - Deleting is the one place a task file is removed, after the dependency check.
 
 mod splice;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -114,6 +117,7 @@ pub fn delete_task(
 
 /// The note appended to `text`, checked to parse as a task (which also checks the syntax of
 /// the rest) whose description is exactly the old one plus the note.
+#[cfg(unix)]
 fn with_note(text: &str, note: &str) -> Result<(String, Task), EditError> {
     let unreadable = |why: &str| EditError::Unreadable(why.to_owned());
     let addition = format!("{NOTE_HEADER}{note}");
@@ -129,6 +133,7 @@ fn with_note(text: &str, note: &str) -> Result<(String, Task), EditError> {
 
 /// Backoff between attempts of a note whose file changed under it, or was caught mid-write by
 /// a writer that ignores the locks: short, since the newest version is usually there already.
+#[cfg(unix)]
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(1 << attempt.min(4))
 }
@@ -148,6 +153,7 @@ mod imp {
 #[cfg(unix)]
 mod imp {
     use std::fs::{File, Metadata};
+    use std::io::Write;
     use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
     use std::os::unix::fs::MetadataExt;
 
