@@ -23,8 +23,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::{Counts, Delta, Index, Stamp, list_dir};
 use super::own_file_stamp;
+use super::{Counts, Delta, Index, Stamp, list_dir};
 use crate::read::{open_regular_no_follow, read_capped_no_follow};
 use crate::task::TaskStatus;
 use crate::teams::{self, Member, Message, Signal, TeamConfig};
@@ -346,87 +346,29 @@ impl Index {
         let folder = self.sessions.get(name);
         let tasks = self.team_task_facts(name);
         let lead_uuid = config.lead_session_id.as_deref();
-        let lead_live = lead_uuid.map(|u| self.registry.liveness(u));
-        let lead_known = lead_uuid.is_some_and(|u| self.registry.knows(u));
-        let lead_activity = lead_uuid
-            .and_then(|u| self.transcripts.get(u))
-            .and_then(|t| {
-                t.cursor
-                    .as_ref()
-                    .and_then(|c| c.last_activity())
-                    .or(Some(t.modified))
-            });
+        let lead = Lead {
+            liveness: lead_uuid.map(|u| self.registry.liveness(u)),
+            known: lead_uuid.is_some_and(|u| self.registry.knows(u)),
+            activity: lead_uuid
+                .and_then(|u| self.transcripts.get(u))
+                .and_then(|t| {
+                    t.cursor
+                        .as_ref()
+                        .and_then(|c| c.last_activity())
+                        .or(Some(t.modified))
+                }),
+        };
         let lead_member = config.lead().map(|m| m.name.as_str());
         let members = config
             .members
             .iter()
             .map(|member| {
                 let is_lead = lead_member == Some(member.name.as_str());
-                let owned: Vec<&TaskFacts> = tasks
-                    .iter()
-                    .filter(|t| !t.internal && t.status == TaskStatus::InProgress)
-                    .filter(|t| {
-                        t.owner.as_deref().is_some_and(|o| {
-                            o == member.name || member.agent_id.as_deref() == Some(o)
-                        })
-                    })
-                    .collect();
-                let current = owned.iter().max_by_key(|t| t.modified);
-                let tracker = tasks
-                    .iter()
-                    .filter(|t| t.internal && t.subject.as_deref() == Some(member.name.as_str()))
-                    .max_by_key(|t| t.modified);
-                let mut state = match tracker.map(|t| t.status) {
-                    _ if current.is_some() => MemberState::Working,
-                    Some(TaskStatus::InProgress) => MemberState::Working,
-                    Some(TaskStatus::Completed) => MemberState::Stopped,
-                    _ => MemberState::Idle,
-                };
-                let mut newest = tracker
-                    .map(|t| t.modified)
-                    .max(current.map(|t| t.modified))
-                    .max(member.joined_at.map(crate::time::from_epoch_ms));
                 let events = entry
                     .evidence
                     .get(&member.name)
                     .map_or(&[][..], Vec::as_slice);
-                for &(at, ev) in events {
-                    if member.joined_at.is_some_and(|j| at < j) {
-                        continue;
-                    }
-                    state = match ev {
-                        Evidence::SentIdle => MemberState::Idle,
-                        Evidence::SentStopped => MemberState::Stopped,
-                        Evidence::SentOther => MemberState::Working,
-                        Evidence::AskedToStop if state == MemberState::Working => state,
-                        Evidence::AskedToStop => MemberState::Stopped,
-                        Evidence::ReadMessage if state == MemberState::Idle => MemberState::Working,
-                        Evidence::ReadMessage => state,
-                    };
-                    newest = newest.max(Some(crate::time::from_epoch_ms(at)));
-                }
-                if member.in_process || is_lead {
-                    newest = newest.max(lead_activity);
-                }
-                let live = lead_live.is_some_and(|l| l.live);
-                if is_lead && lead_known {
-                    state = match lead_live.map(|l| l.state) {
-                        Some(super::AgentState::Busy | super::AgentState::Shell) => {
-                            MemberState::Working
-                        }
-                        Some(super::AgentState::Idle | super::AgentState::Waiting) => {
-                            MemberState::Idle
-                        }
-                        _ => MemberState::Stopped,
-                    };
-                } else if !live
-                    && state != MemberState::Stopped
-                    && ((member.in_process && lead_known)
-                        || newest
-                            .is_none_or(|t| now.duration_since(t).is_ok_and(|age| age > STALE)))
-                {
-                    state = MemberState::Stopped;
-                }
+                let (state, current) = member_state(member, is_lead, &tasks, events, &lead, now);
                 MemberSummary {
                     member,
                     lead: is_lead,
@@ -504,6 +446,81 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// What the lead's session says, for its members' states.
+struct Lead<'a> {
+    liveness: Option<super::SessionLiveness<'a>>,
+    /// The registry has (or had) an entry for the lead's session.
+    known: bool,
+    /// The lead transcript's newest record (or file time).
+    activity: Option<SystemTime>,
+}
+
+/// A member's state by the rules in this module's header, and the task it works on.
+fn member_state<'t>(
+    member: &Member,
+    is_lead: bool,
+    tasks: &'t [TaskFacts],
+    events: &[(i64, Evidence)],
+    lead: &Lead<'_>,
+    now: SystemTime,
+) -> (MemberState, Option<&'t TaskFacts>) {
+    let owns = |t: &&TaskFacts| {
+        t.owner
+            .as_deref()
+            .is_some_and(|o| o == member.name || member.agent_id.as_deref() == Some(o))
+    };
+    let current = tasks
+        .iter()
+        .filter(|t| !t.internal && t.status == TaskStatus::InProgress)
+        .filter(owns)
+        .max_by_key(|t| t.modified);
+    let tracker = tasks
+        .iter()
+        .filter(|t| t.internal && t.subject.as_deref() == Some(member.name.as_str()))
+        .max_by_key(|t| t.modified);
+    let mut state = match tracker.map(|t| t.status) {
+        _ if current.is_some() => MemberState::Working,
+        Some(TaskStatus::InProgress) => MemberState::Working,
+        Some(TaskStatus::Completed) => MemberState::Stopped,
+        _ => MemberState::Idle,
+    };
+    let mut newest = tracker
+        .map(|t| t.modified)
+        .max(current.map(|t| t.modified))
+        .max(member.joined_at.map(crate::time::from_epoch_ms));
+    // Messages from before it joined are an earlier member's of the same name.
+    for &(at, ev) in events
+        .iter()
+        .filter(|(at, _)| member.joined_at.is_none_or(|j| *at >= j))
+    {
+        state = match ev {
+            Evidence::SentIdle => MemberState::Idle,
+            Evidence::SentStopped => MemberState::Stopped,
+            Evidence::SentOther => MemberState::Working,
+            Evidence::AskedToStop if state == MemberState::Working => state,
+            Evidence::AskedToStop => MemberState::Stopped,
+            Evidence::ReadMessage if state == MemberState::Idle => MemberState::Working,
+            Evidence::ReadMessage => state,
+        };
+        newest = newest.max(Some(crate::time::from_epoch_ms(at)));
+    }
+    if member.in_process || is_lead {
+        newest = newest.max(lead.activity);
+    }
+    let lead_live = lead.liveness.is_some_and(|l| l.live);
+    let stale = newest.is_none_or(|t| now.duration_since(t).is_ok_and(|age| age > STALE));
+    if is_lead && lead.known {
+        state = match lead.liveness.map(|l| l.state) {
+            Some(super::AgentState::Busy | super::AgentState::Shell) => MemberState::Working,
+            Some(super::AgentState::Idle | super::AgentState::Waiting) => MemberState::Idle,
+            _ => MemberState::Stopped,
+        };
+    } else if !lead_live && ((member.in_process && lead.known) || stale) {
+        state = MemberState::Stopped;
+    }
+    (state, current)
 }
 
 pub(super) fn team_name_ok(name: &str) -> bool {
