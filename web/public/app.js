@@ -13,6 +13,8 @@ import { fetchRead } from '/reads.js';
 import { onRoute, parseHash, syncHash } from '/router.js';
 import * as S from '/store.js';
 import { createActivity } from '/views/activity.js';
+import { createPlan } from '/views/plan.js';
+import { createTeamPanel, createTeams } from '/views/teams.js';
 import { createBoard } from '/views/board.js';
 import { askDelete, createDetail } from '/views/detail.js';
 import { createSidebar } from '/views/sidebar.js';
@@ -68,11 +70,15 @@ const features = createFeatures($('features'), { onModeChange: (mode) => act(S.s
 const select = (sid) => act(S.selectSession, sid);
 const open = (sid, taskId) => act(S.openTask, sid, taskId);
 const showActivity = (sid = null) => act(S.showActivity, sid);
+const showTeams = (team = null) => act(S.showTeams, team);
 const views = [
   createSidebar({ select, showActivity, open, setLimit: (limit) => act(S.setLimit, limit) }),
   createToolbar({ toggleAgents: (sid) => act(S.toggleAgents, sid) }),
   createBoard({ open, features, showActivity: () => showActivity() }),
   createActivity({ select, showActivity }),
+  createTeams({ showTeams, select }),
+  createTeamPanel({ showTeams }),
+  createPlan(),
   createDetail({ open }),
 ];
 
@@ -153,6 +159,8 @@ function bind() {
   $('all-tasks').addEventListener('click', () => select('*'));
   $('features-nav').addEventListener('click', () => act(S.showFeatures));
   $('activity-nav').addEventListener('click', () => showActivity());
+  $('teams-nav').addEventListener('click', () => showTeams());
+  $('teams-back').addEventListener('click', () => showTeams());
   $('theme').addEventListener('change', (e) => setTheme(e.target.value));
   $('notify').addEventListener('click', toggleNotify);
   $('help-button').addEventListener('click', () => $('help').showModal());

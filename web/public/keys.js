@@ -3,6 +3,8 @@
 // field, chords, an open dialog and the pages without cards (Features has keys of its own) are
 // left alone.
 
+import { sessionView } from '/select.js';
+
 export function bindKeys({ getState, search, help, moveFocus, openFocused, closeTask, askDelete }) {
   document.addEventListener('keydown', (e) => {
     const state = getState();
@@ -14,7 +16,8 @@ export function bindKeys({ getState, search, help, moveFocus, openFocused, close
     }
     if (typing || e.metaKey || e.ctrlKey || e.altKey) return;
     if (document.querySelector('dialog[open]')) return;
-    if (state.page !== 'tasks' && e.key !== '/' && e.key !== '?') return;
+    // Pages without cards, and a session's Plan tab, leave the card keys alone.
+    if ((state.page !== 'tasks' || sessionView(state) === 'plan') && e.key !== '/' && e.key !== '?') return;
     switch (e.key) {
       case '/': e.preventDefault(); search.focus(); break;
       case '?': help.showModal(); break;

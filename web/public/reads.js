@@ -3,7 +3,8 @@
 // so "more" is a larger limit); a session's tasks are read when it is opened or when it changes
 // without having been read; every task only for the All tasks view and for search. Activity
 // (every recent session, task list or not) comes with the first read, since the empty board and
-// the Needs-you count depend on it; a session's subagents only while they are shown.
+// the Needs-you count depend on it; a session's subagents, the teams, a team's inbox, a plan and
+// a session's todo items only while they are shown.
 
 import { api } from '/common.js';
 import { preloadIds } from '/select.js';
@@ -66,6 +67,14 @@ export async function fetchRead(read) {
       return { activity: await api('/api/activity') };
     case 'agents':
       return { agents: { sid: read.sid, list: await orNull(api(`${sessionPath(read.sid)}/agents`)) } };
+    case 'teams':
+      return { teams: await api('/api/teams') };
+    case 'messages':
+      return { messages: { team: read.team, list: await orNull(api(`/api/teams/${encodeURIComponent(read.team)}/messages`)) } };
+    case 'plan':
+      return { plan: { slug: read.slug, plan: await orNull(api(`/api/plans/${encodeURIComponent(read.slug)}`)) } };
+    case 'todos':
+      return { todos: { sid: read.sid, list: await orNull(api(`${sessionPath(read.sid)}/todos`)) } };
     default:
       throw new Error(`unknown read ${read.kind}`);
   }

@@ -209,3 +209,109 @@ export function emptyReason(state) {
   if (visibleTasks(state, sel).length === 0) return 'no-tasks';
   return null;
 }
+
+// ----- teams, plans and todos (contract §6) ------------------------------------------------
+
+/** Every agent team, as /api/teams lists them (newest first). */
+export const teamList = perState((state) => [...state.teams.values()]);
+
+/** The session the board shows (not All tasks), or null. */
+function shownSession(state) {
+  if (state.page !== 'tasks' || !state.selected || state.selected === '*') return null;
+  return state.sessions.get(state.selected) ?? null;
+}
+
+/** The team whose members the board shows beside the columns: the shown session's `team`. */
+export function boardTeamName(state) {
+  return shownSession(state)?.team ?? null;
+}
+
+/** The slug of the plan on screen: the Plan tab of a session that has one. */
+export function planShown(state) {
+  const s = shownSession(state);
+  return state.view === 'plan' && s?.planSlug ? s.planSlug : null;
+}
+
+/** What the main area draws for a session: the Plan tab falls back to the board for a session
+ * without a plan. */
+export function sessionView(state) {
+  if (planShown(state)) return 'plan';
+  return state.view === 'timeline' ? 'timeline' : 'board';
+}
+
+/** The session whose todo items are on screen: the Activity detail of a session that keeps no
+ * task list (its TodoWrite list is all there is to show of its work). */
+export function todosShown(state) {
+  const sid = state.page === 'activity' ? state.activitySelected : null;
+  if (!sid || state.sessions.has(sid)) return null;
+  const item = state.activity.get(sid);
+  return item && item.hasTaskList !== true ? sid : null;
+}
+
+function parseProtocol(text) {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+const clip = (text, n = 120) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+const str = (v) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+
+/**
+ * An inbox message as the conversation shows it: `{ compact: false }` for a message one agent
+ * wrote to another (its text is Markdown), or `{ compact: true, text }` for a protocol message
+ * (`kind` ≠ `message`: idle notices, shutdown requests and answers, task assignments), told in
+ * one line instead of its JSON.
+ */
+export function describeMessage(m) {
+  const kind = typeof m.kind === 'string' ? m.kind : 'message';
+  if (kind === 'message') return { compact: false };
+  const p = parseProtocol(typeof m.text === 'string' ? m.text : '');
+  const from = str(m.from) ?? 'someone';
+  const to = str(m.to) ?? 'someone';
+  const reason = (r) => (str(r) ? `: ${clip(str(r))}` : '');
+  let text;
+  switch (kind) {
+    case 'idle_notification':
+      text = `${from} is idle${str(p.idleReason) ? ` (${str(p.idleReason)})` : ''}`;
+      break;
+    case 'shutdown_request':
+      text = `${from} asks ${to} to shut down${reason(p.reason)}`;
+      break;
+    case 'shutdown_approved':
+      text = `${from} agreed to shut down`;
+      break;
+    case 'shutdown_rejected':
+      text = `${from} declined to shut down${reason(p.reason)}`;
+      break;
+    case 'shutdown_response':
+      text = p.approve === true ? `${from} agreed to shut down` : `${from} declined to shut down${reason(p.reason)}`;
+      break;
+    case 'teammate_terminated':
+      text = `${str(p.teammate) ?? str(p.name) ?? from} was stopped`;
+      break;
+    case 'task_assignment': {
+      const what = [p.taskId != null ? `#${p.taskId}` : null, str(p.subject) ? clip(str(p.subject), 80) : null].filter(Boolean).join(' ');
+      text = `${str(p.assignedBy) ?? from} assigned ${what || 'a task'} to ${to}`;
+      break;
+    }
+    default:
+      text = `${from} → ${to}: ${kind.replace(/_/g, ' ')}`;
+  }
+  return { compact: true, text };
+}
+
+/** Keys for a team's messages, stable while the inbox grows (a message has no id of its own:
+ * sender, recipient and time name it, and a repeat of those is counted). */
+export function messageKeys(list) {
+  const seen = new Map();
+  return list.map((m) => {
+    const base = `${m.from}\u0000${m.to}\u0000${m.timestamp}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return `${base}\u0000${n}`;
+  });
+}

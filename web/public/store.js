@@ -22,7 +22,7 @@
 // store-events.js: helpers that only this module calls.
 
 // Relative, unlike the views' imports: the unit tests load this module in Node as well.
-import { limitSize, pageSessions, currentCards } from './select.js';
+import { boardTeamName, limitSize, pageSessions, currentCards, planShown, todosShown } from './select.js';
 import { keyed, putTask, sessionState, update, withItem, withKey, withoutItem, withoutKey } from './store-events.js';
 
 /** A read that stays out this long (in events) is not trusted: the board reloads instead. */
@@ -36,6 +36,18 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     activityStale: false, // something changed that no event carried: read Activity again when shown
     agents: new Map(), // session id -> its subagents, as /api/sessions/:id/agents lists them
     agentsStale: new Set(), // sessions whose subagent counts changed since their list was read
+    // Teams, plans and todos (contract §6) come without their data in events (`team-update`,
+    // `plan-update`, `todos-update`): each marks what it names stale, and what is on screen is
+    // read again. A burst while a read is out costs one more read, not one per event.
+    teams: new Map(), // team name -> team, as /api/teams lists it
+    teamsLoaded: false,
+    teamsStale: false,
+    messages: new Map(), // team name -> its inbox messages, oldest first (null: the server has no such team)
+    messagesStale: new Set(),
+    plans: new Map(), // slug -> plan with its Markdown (null: the server has no such plan)
+    plansStale: new Set(),
+    todos: new Map(), // session id -> its todo items (null: unknown to the server)
+    todosStale: new Set(),
     tasks: new Map(), // session id -> Map(task key -> task); present = that session is loaded
     missing: new Set(), // sessions the server answered 404 for
     sessionsLimit: null, // the map holds at least the newest N sessions ('all': every one)
@@ -53,14 +65,15 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     health: null,
     error: null,
     detailError: null,
-    page: 'tasks', // or 'features', 'activity'
+    page: 'tasks', // or 'features', 'activity', 'teams'
     activitySelected: null, // the session the Activity view details
+    teamSelected: null, // the team the Teams view opens (its conversation), or null for all
     agentsOpen: null, // the session whose subagents the toolbar lists
     featuresMode: 'columns', // or 'graph'
     selected: null, // session id, '*' for all tasks, or null
     openTask: null, // { sessionId, taskId } (taskId is the task's key)
     focusIndex: -1,
-    view: 'board', // or 'timeline'
+    view: 'board', // or 'timeline', 'plan' (a session's plan, when it has one)
     search: '',
     project: '',
     activeOnly: false,
@@ -73,6 +86,9 @@ export function initialState({ notify = false, limit = '20' } = {}) {
 function readKey(read) {
   if (read.kind === 'session') return `session:${read.sid}`;
   if (read.kind === 'agents') return `agents:${read.sid}`;
+  if (read.kind === 'messages') return `messages:${read.team}`;
+  if (read.kind === 'plan') return `plan:${read.slug}`;
+  if (read.kind === 'todos') return `todos:${read.sid}`;
   return read.kind;
 }
 
@@ -105,6 +121,7 @@ export function wantedReads(state) {
     const read = { kind: 'agents', sid: agentsOf };
     if (free(read)) out.push(read);
   }
+  out.push(...sideReads(state, free));
   // Every task (and every session with it) answers all the reads below.
   if (needsAll(state) && !state.allLoaded) {
     if (free({ kind: 'all' })) out.push({ kind: 'all' });
@@ -125,6 +142,22 @@ export function wantedReads(state) {
   return out;
 }
 
+/** Teams, a team's inbox, a plan, a session's todos: read where they show, when not held or
+ * when an event said they changed. A team's inbox waits for the team list, so a link to a team
+ * that does not exist asks nothing of the server. */
+function sideReads(state, free) {
+  const out = [];
+  const want = (read) => { if (free(read)) out.push(read); };
+  if ((state.page === 'teams' || boardTeamName(state)) && (!state.teamsLoaded || state.teamsStale)) want({ kind: 'teams' });
+  const team = state.page === 'teams' ? state.teamSelected : null;
+  if (team && state.teams.has(team) && (!state.messages.has(team) || state.messagesStale.has(team))) want({ kind: 'messages', team });
+  const slug = planShown(state);
+  if (slug && (!state.plans.has(slug) || state.plansStale.has(slug))) want({ kind: 'plan', slug });
+  const sid = todosShown(state);
+  if (sid && (!state.todos.has(sid) || state.todosStale.has(sid))) want({ kind: 'todos', sid });
+  return out;
+}
+
 /** The session whose subagent list is on screen, if any. */
 function agentsShown(state) {
   if (state.page === 'activity') return state.activitySelected;
@@ -140,6 +173,10 @@ export function beginRead(state, read) {
   if (read.kind === 'session') next.want = withoutItem(next.want, read.sid);
   if (read.kind === 'full' || read.kind === 'activity') next.activityStale = false;
   if (read.kind === 'agents') next.agentsStale = withoutItem(next.agentsStale, read.sid);
+  if (read.kind === 'teams') next.teamsStale = false;
+  if (read.kind === 'messages') next.messagesStale = withoutItem(next.messagesStale, read.team);
+  if (read.kind === 'plan') next.plansStale = withoutItem(next.plansStale, read.slug);
+  if (read.kind === 'todos') next.todosStale = withoutItem(next.todosStale, read.sid);
   return { state: next, token };
 }
 
@@ -150,7 +187,9 @@ export function beginRead(state, read) {
  * with that limit), `allTasks` (/api/tasks/all), `tasks` (Map session id -> its task list, or
  * null for 404), `task` ({ sessionId, key, task }: a note's answer), `removed` ({ sessionId,
  * key }: a delete's answer), `activity` (/api/activity), `agents` ({ sid, list }: a session's
- * subagents, list null for 404), `theme`, `health`.
+ * subagents, list null for 404), `teams` (/api/teams), `messages` ({ team, list }: a team's
+ * inbox, list null for 404), `plan` ({ slug, plan }: plan null for 404), `todos` ({ sid, list }:
+ * a session's todo items, list null for 404), `theme`, `health`.
  */
 export function applySnapshot(state, snapshot) {
   const token = snapshot.read ?? null;
@@ -189,6 +228,10 @@ function lay(state, snap) {
   }
   if (snap.activity) next = { ...next, activity: new Map(snap.activity.map((s) => [s.id, s])), activityLoaded: true };
   if (snap.agents) next = { ...next, agents: withKey(next.agents, snap.agents.sid, snap.agents.list ?? []) };
+  if (snap.teams) next = { ...next, teams: new Map(snap.teams.map((t) => [t.name, t])), teamsLoaded: true };
+  if (snap.messages) next = { ...next, messages: withKey(next.messages, snap.messages.team, snap.messages.list ?? null) };
+  if (snap.plan) next = { ...next, plans: withKey(next.plans, snap.plan.slug, snap.plan.plan ?? null) };
+  if (snap.todos) next = { ...next, todos: withKey(next.todos, snap.todos.sid, snap.todos.list ?? null) };
   if (snap.theme) next = { ...next, theme: snap.theme };
   if (snap.health) next = { ...next, health: snap.health };
   if (snap.sessions) next = laySessions(next, snap.sessions, snap.limit ?? 'all');
@@ -264,13 +307,36 @@ export function applyEvent(state, event, id) {
     case 'update':
       next = record(update(next, event, effects, false), event, hasId ? id : Infinity);
       break;
+    case 'team-update':
+      next = teamChanged(next, event.team);
+      break;
+    // Marked even when not held: a read of it may be out, and its answer may be older.
+    case 'plan-update':
+      if (typeof event.slug === 'string') next = { ...next, plansStale: withItem(next.plansStale, event.slug) };
+      break;
+    case 'todos-update':
+      if (typeof event.sessionId === 'string') next = { ...next, todosStale: withItem(next.todosStale, event.sessionId) };
+      break;
     default:
   }
   return done(next, effects);
 }
 
 function resync(state) {
-  return { ...state, reads: new Map(), log: [], reload: true, failed: new Set() };
+  // Events were missed: whatever is held of teams, plans and todos may be old too.
+  return {
+    ...state, reads: new Map(), log: [], reload: true, failed: new Set(),
+    teamsStale: true, messagesStale: new Set(state.messages.keys()),
+    plansStale: new Set(state.plans.keys()), todosStale: new Set(state.todos.keys()),
+  };
+}
+
+/** A team's config, inboxes or task list changed (or it went): its members and its inbox are
+ * read again where they show. */
+function teamChanged(state, team) {
+  let next = state.teamsStale ? state : { ...state, teamsStale: true };
+  if (typeof team === 'string') next = { ...next, messagesStale: withItem(next.messagesStale, team) };
+  return next;
 }
 
 function record(state, event, id) {
@@ -345,6 +411,12 @@ export function showActivity(state, sid = null) {
   return done({ ...state, page: 'activity', activitySelected: sid, error: null, failed: sid ? withoutItem(state.failed, `agents:${sid}`) : state.failed });
 }
 
+/** The Teams view: every team with its members, or one team (`team`) with its inbox too. */
+export function showTeams(state, team = null) {
+  const failed = team ? withoutItem(withoutItem(state.failed, `messages:${team}`), 'teams') : withoutItem(state.failed, 'teams');
+  return done({ ...state, page: 'teams', teamSelected: team, error: null, failed });
+}
+
 /** Shows or hides the subagents of `sid` under the toolbar. */
 export function toggleAgents(state, sid) {
   return done({ ...state, agentsOpen: state.agentsOpen === sid ? null : sid, failed: withoutItem(state.failed, `agents:${sid}`) });
@@ -355,8 +427,12 @@ export function route(state, where) {
   if (!where) return done(state);
   if (where.page === 'features') return showFeatures(state, where.mode);
   if (where.page === 'activity') return showActivity(state, where.selected ?? null);
+  if (where.page === 'teams') return showTeams(state, where.selected ?? null);
   if (where.selected === '*') return selectSession(state, '*');
-  const next = selectSession(state, where.selected).state;
+  let next = selectSession(state, where.selected).state;
+  // An address names the session's tab: its plan, or (for the plain address) not the plan.
+  if (where.view === 'plan') next = { ...next, view: 'plan' };
+  else if (next.view === 'plan') next = { ...next, view: 'board' };
   return where.task ? openTask(next, where.selected, where.task) : closeTask(next);
 }
 

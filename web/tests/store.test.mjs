@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as S from '../public/store.js';
 import {
-  activityList, currentCards, dependentsOf, emptyReason, filteredSessions, isActive, isStale, isStaleTask, liveTasks,
-  openBlockers, stoppedTasks, visibleTasks, waitingSessions,
+  activityList, currentCards, dependentsOf, describeMessage, emptyReason, filteredSessions, isActive, isStale, isStaleTask,
+  liveTasks, messageKeys, openBlockers, sessionView, stoppedTasks, visibleTasks, waitingSessions,
 } from '../public/select.js';
 import { formatHash, parseHash } from '../public/router.js';
 
@@ -492,8 +492,8 @@ test('Activity follows update events and task folders, and is read again only wh
   const meta = S.applyEvent(state, { type: 'metadata-update' }, 14);
   assert.deepEqual(reads(meta.effects), [{ kind: 'sessions', limit: '20' }], 'not on the board page');
   const shown = S.showActivity(meta.state, D);
-  assert.deepEqual(reads(shown.effects), [{ kind: 'activity' }, { kind: 'agents', sid: D }, { kind: 'sessions', limit: '20' }],
-    'on its own page, with the detailed session\'s subagents (the session page is still due)');
+  assert.deepEqual(reads(shown.effects), [{ kind: 'activity' }, { kind: 'agents', sid: D }, { kind: 'todos', sid: D }, { kind: 'sessions', limit: '20' }],
+    'on its own page, with the detailed session\'s subagents and todos (the session page is still due)');
 });
 
 test('the empty board tells task-less sessions from no sessions at all', () => {
@@ -529,4 +529,183 @@ test('the Activity page has an address', () => {
   assert.equal(state.page, 'activity');
   assert.equal(formatHash(state), `#/activity/${D}`);
   assert.equal(formatHash(S.showActivity(state).state), '#/activity');
+});
+
+// ----- teams, plans and todos (contract §6) ------------------------------------------------
+
+const TEAM = 'blue-team';
+const member = (name, state, extra = {}) => ({ name, agentId: `${name}@${TEAM}`, agentType: 'general-purpose', model: 'haiku', color: null, lead: false, state, currentTask: null, ...extra });
+const team = (name, members, extra = {}) => ({
+  name, description: 'Build the parser', createdAt: '2026-11-24T12:00:00.000Z', leadSessionId: A, project: '/src/app',
+  taskListId: name, members, completed: 0, inProgress: 0, pending: 0, ...extra,
+});
+const msg = (from, to, text, kind = 'message', extra = {}) => ({ from, to, text, summary: null, timestamp: '2026-11-24T12:00:00.000Z', read: true, kind, ...extra });
+
+/** Begins the one read of `kind` the effects ask for and answers it with `snapshot`. */
+function answer(state, effects, kind, snapshot) {
+  const read = reads(effects).find((r) => r.kind === kind);
+  assert.ok(read, `a ${kind} read is asked for`);
+  const [begun, token] = begin(state, read);
+  return S.applySnapshot(begun, { ...snapshot, read: token });
+}
+
+test('the Teams page reads the teams, then the inbox of the team it opens, and nothing for an unknown team', () => {
+  let state = board([agent(A, 'busy')]);
+  assert.deepEqual(reads(S.wantedReads(state).map((read) => ({ type: 'read', read }))), [], 'teams are not read where they do not show');
+  const shown = S.route(state, parseHash(`#/teams/${TEAM}`));
+  assert.equal(shown.state.page, 'teams');
+  assert.equal(shown.state.teamSelected, TEAM);
+  assert.deepEqual(reads(shown.effects), [{ kind: 'teams' }], 'the inbox waits for the team list');
+  const listed = answer(shown.state, shown.effects, 'teams', { teams: [team(TEAM, [member('lexer', 'working')])] });
+  assert.deepEqual(reads(listed.effects), [{ kind: 'messages', team: TEAM }]);
+  const read = answer(listed.state, listed.effects, 'messages', { messages: { team: TEAM, list: [msg('team-lead', 'lexer', 'Go')] } });
+  assert.deepEqual(reads(read.effects), [], 'all in');
+  state = read.state;
+  assert.equal(state.messages.get(TEAM).length, 1);
+  assert.equal(formatHash(state), `#/teams/${TEAM}`);
+  assert.equal(formatHash(S.showTeams(state).state), '#/teams');
+
+  const unknown = S.showTeams(state, 'nope');
+  assert.deepEqual(reads(unknown.effects), [], 'a team the list does not have: no inbox read (no 404)');
+  assert.deepEqual(reads(S.showTeams(state).effects), [], 'All teams: the list is current, no inbox');
+});
+
+test('team-update marks the teams and that team\'s inbox stale; a burst while a read is out costs one more read', () => {
+  let state = board([agent(A, 'busy')], { [A]: [] });
+  let step = S.showTeams(state, TEAM);
+  step = answer(step.state, step.effects, 'teams', { teams: [team(TEAM, [member('lexer', 'working')])] });
+  step = answer(step.state, step.effects, 'messages', { messages: { team: TEAM, list: [] } });
+  state = step.state;
+
+  const changed = S.applyEvent(state, { type: 'team-update', team: TEAM }, 20);
+  assert.deepEqual(reads(changed.effects), [{ kind: 'teams' }, { kind: 'messages', team: TEAM }]);
+  // Both reads go out; twenty more events land while they are out.
+  let [out, teamsToken] = begin(changed.state, { kind: 'teams' });
+  let messagesToken;
+  [out, messagesToken] = begin(out, { kind: 'messages', team: TEAM });
+  for (let id = 21; id <= 40; id += 1) {
+    const during = S.applyEvent(out, { type: 'team-update', team: TEAM }, id);
+    assert.deepEqual(reads(during.effects), [], 'nothing more while the reads are out');
+    out = during.state;
+  }
+  // The answers were taken before some of those events: each is read once more, and only once.
+  let next = S.applySnapshot(out, { teams: [team(TEAM, [member('lexer', 'stopped')])], read: teamsToken });
+  assert.deepEqual(reads(next.effects), [{ kind: 'teams' }]);
+  [out, teamsToken] = begin(next.state, { kind: 'teams' });
+  next = S.applySnapshot(out, { messages: { team: TEAM, list: [msg('lexer', 'team-lead', 'Done')] }, read: messagesToken });
+  assert.deepEqual(reads(next.effects), [{ kind: 'messages', team: TEAM }]);
+  [out, messagesToken] = begin(next.state, { kind: 'messages', team: TEAM });
+  next = S.applySnapshot(out, { teams: [team(TEAM, [member('lexer', 'stopped')])], read: teamsToken });
+  next = S.applySnapshot(next.state, { messages: { team: TEAM, list: [msg('lexer', 'team-lead', 'Done')] }, read: messagesToken });
+  assert.deepEqual(reads(next.effects), [], 'settled');
+  assert.equal(next.state.teams.get(TEAM).members[0].state, 'stopped');
+  assert.equal(next.state.messages.get(TEAM)[0].text, 'Done');
+
+  // Another team's update reads the list again, not this team's inbox.
+  const other = S.applyEvent(next.state, { type: 'team-update', team: 'red-team' }, 41);
+  assert.deepEqual(reads(other.effects), [{ kind: 'teams' }]);
+  // Off the Teams page, a team-update reads nothing; the page reads again when shown.
+  const away = S.selectSession(next.state, A).state;
+  const quiet = S.applyEvent(away, { type: 'team-update', team: TEAM }, 42);
+  assert.deepEqual(reads(quiet.effects), []);
+  assert.deepEqual(reads(S.showTeams(quiet.state, TEAM).effects), [{ kind: 'teams' }, { kind: 'messages', team: TEAM }]);
+});
+
+test('a team\'s task list shows its members beside the columns: the teams are read for it, and again on team-update', () => {
+  const list = agent(TEAM, 'ended', { team: TEAM, name: 'Build the parser' });
+  let state = board([agent(A, 'busy'), list], { [A]: [task(1, 'pending')] });
+  const plain = S.selectSession(state, A);
+  assert.deepEqual(reads(plain.effects), [], 'a session of no team');
+  const opened = S.selectSession(state, TEAM);
+  assert.deepEqual(reads(opened.effects), [{ kind: 'teams' }, { kind: 'session', sid: TEAM, known: true }]);
+  state = answer(opened.state, opened.effects, 'teams', { teams: [team(TEAM, [member('lexer', 'working')])] }).state;
+  const changed = S.applyEvent(state, { type: 'team-update', team: TEAM }, 20);
+  assert.deepEqual(reads(changed.effects).filter((r) => r.kind !== 'session'), [{ kind: 'teams' }], 'no inbox: it does not show here');
+});
+
+test('the Plan tab reads the session\'s plan, again on plan-update; without a plan the board shows', () => {
+  const planned = agent(A, 'busy', { slug: 'brave-otter', planSlug: 'brave-otter' });
+  let state = board([planned, agent(B, 'busy')], { [A]: [task(1, 'pending')], [B]: [] });
+  state = S.selectSession(state, A).state;
+  assert.equal(sessionView(state), 'board');
+  const tab = S.setView(state, 'plan');
+  assert.equal(sessionView(tab.state), 'plan');
+  assert.deepEqual(reads(tab.effects), [{ kind: 'plan', slug: 'brave-otter' }]);
+  assert.equal(formatHash(tab.state), `#/session/${A}/plan`);
+  const plan = { slug: 'brave-otter', title: 'The plan', markdown: '# The plan\n\n<script>x</script>', modifiedAt: '2026-11-24T12:00:00.000Z', sessionIds: [A] };
+  state = answer(tab.state, tab.effects, 'plan', { plan: { slug: 'brave-otter', plan } }).state;
+  assert.equal(state.plans.get('brave-otter').markdown, plan.markdown, 'kept as text: the view renders it safely');
+
+  const edited = S.applyEvent(state, { type: 'plan-update', slug: 'brave-otter' }, 20);
+  assert.deepEqual(reads(edited.effects), [{ kind: 'plan', slug: 'brave-otter' }]);
+  assert.deepEqual(reads(S.applyEvent(state, { type: 'plan-update', slug: 'other-plan' }, 20).effects), [], 'another plan: nothing to read');
+  // A plan-update while its read is out: the answer may be older, so it is read once more.
+  const [out, token] = begin(S.applyEvent(state, { type: 'plan-update', slug: 'brave-otter' }, 21).state, { kind: 'plan', slug: 'brave-otter' });
+  const during = S.applyEvent(out, { type: 'plan-update', slug: 'brave-otter' }, 22).state;
+  assert.deepEqual(reads(S.applySnapshot(during, { plan: { slug: 'brave-otter', plan }, read: token }).effects), [{ kind: 'plan', slug: 'brave-otter' }]);
+
+  // Another session, without a plan: the Plan tab falls back to its board, and its address has none.
+  const other = S.selectSession(state, B).state;
+  assert.equal(other.view, 'plan');
+  assert.equal(sessionView(other), 'board');
+  assert.equal(formatHash(other), `#/session/${B}`);
+  // Addresses: /plan opens the tab; the plain address of a session opens its board.
+  assert.deepEqual(parseHash(`#/session/${A}/plan`), { page: 'tasks', selected: A, task: null, view: 'plan' });
+  const routed = S.route(S.setView(state, 'board').state, parseHash(`#/session/${A}/plan`)).state;
+  assert.equal(sessionView(routed), 'plan');
+  assert.equal(sessionView(S.route(routed, parseHash(`#/session/${A}`)).state), 'board');
+});
+
+test('todos are read for the Activity detail of a session without a task list, and again on todos-update', () => {
+  let state = board([agent(A, 'busy')], { [A]: [] });
+  state = S.applySnapshot(state, { activity: [{ ...agent(A, 'busy'), hasTaskList: true }, item(D, 'busy')] }).state;
+  const listed = S.showActivity(state, A);
+  assert.equal(reads(listed.effects).some((r) => r.kind === 'todos'), false, 'a session with a task list shows that instead');
+  const shown = S.showActivity(state, D);
+  assert.deepEqual(reads(shown.effects).filter((r) => r.kind === 'todos'), [{ kind: 'todos', sid: D }]);
+  const items = [{ content: 'Write the parser', status: 'in_progress', activeForm: 'Writing the parser', agentId: null }];
+  state = answer(shown.state, shown.effects, 'todos', { todos: { sid: D, list: items } }).state;
+  assert.equal(state.todos.get(D)[0].content, 'Write the parser');
+  const changed = S.applyEvent(state, { type: 'todos-update', sessionId: D }, 20);
+  assert.deepEqual(reads(changed.effects).filter((r) => r.kind === 'todos'), [{ kind: 'todos', sid: D }]);
+  assert.deepEqual(reads(S.applyEvent(state, { type: 'todos-update', sessionId: C }, 20).effects).filter((r) => r.kind === 'todos'), [],
+    'another session\'s todos are not on screen');
+});
+
+test('resync marks teams, inboxes, plans and todos stale: what shows is read again after the reload', () => {
+  let step = S.showTeams(board([agent(A, 'busy')]), TEAM);
+  step = answer(step.state, step.effects, 'teams', { teams: [team(TEAM, [])] });
+  step = answer(step.state, step.effects, 'messages', { messages: { team: TEAM, list: [] } });
+  const lost = S.applyEvent(step.state, { type: 'resync' }, 30);
+  assert.deepEqual(reads(lost.effects).map((r) => r.kind), ['full']);
+  const [begun, token] = begin(lost.state, reads(lost.effects)[0]);
+  const reloaded = S.applySnapshot(begun, { replace: true, sessions: [agent(A, 'busy')], limit: '20', tasks: new Map(), read: token });
+  assert.deepEqual(reads(reloaded.effects), [{ kind: 'teams' }, { kind: 'messages', team: TEAM }]);
+  assert.equal(reloaded.state.teams.size, 1, 'what was shown stays on screen meanwhile');
+});
+
+test('protocol messages are told in one line; messages between agents are Markdown', () => {
+  const json = (o) => JSON.stringify(o);
+  assert.deepEqual(describeMessage(msg('lead', 'lexer', 'Hi **there**')), { compact: false });
+  const told = (m) => describeMessage(m).text;
+  assert.equal(told(msg('tester', 'team-lead', json({ type: 'idle_notification', from: 'tester', idleReason: 'available' }), 'idle_notification')),
+    'tester is idle (available)');
+  assert.equal(told(msg('team-lead', 'lexer', json({ type: 'shutdown_request', reason: 'Work complete' }), 'shutdown_request')),
+    'team-lead asks lexer to shut down: Work complete');
+  assert.equal(told(msg('lexer', 'team-lead', json({ type: 'shutdown_approved' }), 'shutdown_approved')), 'lexer agreed to shut down');
+  assert.equal(told(msg('lexer', 'team-lead', json({ type: 'shutdown_response', approve: false, reason: 'Busy' }), 'shutdown_response')),
+    'lexer declined to shut down: Busy');
+  assert.equal(told(msg('lexer', 'lexer', json({ type: 'task_assignment', taskId: '1', subject: 'Write it', assignedBy: 'team-lead' }), 'task_assignment')),
+    'team-lead assigned #1 Write it to lexer');
+  assert.equal(told(msg('a', 'b', 'not json at all', 'plan_approval_request')), 'a → b: plan approval request', 'unknown kinds still in one line');
+  for (const m of [msg('a', 'b', '{"type":"idle_notification"', 'idle_notification'), msg(null, null, null, 'shutdown_request')]) {
+    assert.ok(!describeMessage(m).text.includes('{'), 'never the raw JSON');
+  }
+  // Keys stay put as the inbox grows, and repeats of one moment stay apart.
+  const list = [msg('a', 'b', 'x'), msg('a', 'b', 'x'), msg('b', 'a', 'y')];
+  const keysNow = messageKeys(list);
+  assert.equal(new Set(keysNow).size, 3);
+  assert.deepEqual(messageKeys([...list, msg('a', 'b', 'z', 'message', { timestamp: '2026-11-24T12:05:00.000Z' })]).slice(0, 3), keysNow);
+  assert.deepEqual(parseHash('#/teams'), { page: 'teams', selected: null });
+  assert.deepEqual(parseHash(`#/teams/${TEAM}`), { page: 'teams', selected: TEAM });
 });

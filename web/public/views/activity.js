@@ -1,12 +1,13 @@
 // The Activity page: every Claude Code session of the last 48 hours (/api/activity), with or
 // without a task list, waiting ones first: its agent state, project, branch, last activity and
 // subagents. A session with a task list opens on the board; one without is detailed here
-// (with its subagents), since the board has nothing to show for it.
+// (with its TodoWrite items and its subagents), since the board has nothing to show for it.
 
 import { el } from '/common.js';
 import { reconcile, setAttr } from '/views/keyed.js';
 import { relativeTime } from '/views/format.js';
 import { agentList, stateBadge, subagentText } from '/views/agents.js';
+import { todoList } from '/views/todos.js';
 import { activityList, activityTime, isWaiting, sessionName } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,9 +39,10 @@ export function createActivity({ select, showActivity }) {
     const listed = Boolean(sid) && state.sessions.has(sid);
     const s = found && listed && !found.hasTaskList ? { ...found, hasTaskList: true } : found;
     const agents = sid ? state.agents.get(sid) ?? null : null;
+    const todos = sid ? state.todos.get(sid) : undefined;
     const minute = Math.floor(now / 60_000);
     $('activity-detail').hidden = !sid;
-    const key = [found, agents, minute, sid, listed];
+    const key = [found, agents, minute, sid, listed, todos];
     if (drawn?.every((v, i) => v === key[i])) return;
     drawn = key;
     const close = el('button', { type: 'button', class: 'icon', title: 'Close', onclick: () => showActivity(null) }, '✕');
@@ -48,10 +50,10 @@ export function createActivity({ select, showActivity }) {
     else if (!s) {
       $('activity-detail').replaceChildren(el('header', {}, el('h3', {}, 'Session not in Activity'), close),
         el('p', { class: 'muted' }, 'It has had no activity in the last 48 hours, or it is gone.'));
-    } else $('activity-detail').replaceChildren(...facts(s, agents, close, now).filter(Boolean));
+    } else $('activity-detail').replaceChildren(...facts(s, agents, todos, close, now).filter(Boolean));
   }
 
-  function facts(s, agents, close, now) {
+  function facts(s, agents, todos, close, now) {
     const fact = (term, value) => (value ? [el('dt', {}, term), el('dd', {}, value)] : []);
     return [
       el('header', {}, el('h3', {}, stateBadge(s), ' ', sessionName(s)), close),
@@ -66,6 +68,8 @@ export function createActivity({ select, showActivity }) {
       s.hasTaskList ? el('button', { type: 'button', onclick: () => select(s.id) }, 'Open its task list')
         : el('p', { class: 'muted' }, 'This session keeps no task list. Claude Code writes one only when its task tools are on: ',
           el('code', {}, 'CLAUDE_CODE_ENABLE_TODO_TOOLS=1'), '.'),
+      s.hasTaskList ? null : el('h4', {}, 'Todos'),
+      s.hasTaskList ? null : todoList(todos),
       el('h4', {}, subagentText(s) ?? 'Subagents'),
       agentList(agents, now)];
   }

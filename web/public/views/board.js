@@ -1,12 +1,14 @@
 // The main area: the three status columns of cards, or the timeline, or a message saying why
-// there is nothing to show; on the Features page, the Features view (features.js) instead (and
-// on the Activity page, nothing of its own: views/activity.js draws that). A card left in
-// progress by a session that ended is marked stale: nobody is working on it.
+// there is nothing to show (the Plan tab and a team's members beside are views/plan.js and
+// views/teams.js); on the Features page, the Features view (features.js) instead (and on the
+// Activity and Teams pages, nothing of its own: views/activity.js and views/teams.js draw
+// those). A card left in progress by a session that ended is marked stale: nobody is working on
+// it.
 
 import { el } from '/common.js';
 import { reconcile, setAttr, setText } from '/views/keyed.js';
 import { createTimeline } from '/views/timeline.js';
-import { STATUSES, currentCards, emptyReason, focusIndex, ids, isStaleTask, openBlockers, sessionName, statusOf } from '/select.js';
+import { STATUSES, boardTeamName, currentCards, emptyReason, focusIndex, ids, isStaleTask, openBlockers, sessionName, sessionView, statusOf } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +34,8 @@ const MESSAGES = {
   'not-found': () => [el('h3', {}, 'Session not found'), el('p', {}, 'It may have been closed or removed.')],
   'no-tasks': () => [el('h3', {}, 'No tasks in this session'),
     el('p', {}, 'Its task list is empty: the agent has not written tasks yet, or the list was closed.')],
+  'team-no-tasks': () => [el('h3', {}, 'No tasks yet, only the team'),
+    el('p', {}, 'This team\'s task list holds only the trackers Claude Code keeps for its members. Who is working on what is beside.')],
   loading: () => [el('h3', {}, 'Loading…')],
 };
 
@@ -98,6 +102,7 @@ export function createBoard({ open, features, showActivity }) {
 
   return {
     render(state, now) {
+      $('work').hidden = state.page !== 'tasks';
       if (state.page !== 'tasks') {
         for (const id of ['empty', 'board', 'timeline']) $(id).hidden = true;
         if (state.page === 'features') features.show(state.featuresMode);
@@ -105,14 +110,16 @@ export function createBoard({ open, features, showActivity }) {
         return;
       }
       features.hide();
-      const reason = emptyReason(state);
+      const view = sessionView(state);
+      const found = view === 'plan' ? null : emptyReason(state);
+      const reason = found === 'no-tasks' && boardTeamName(state) ? 'team-no-tasks' : found;
       message(state, reason);
       $('empty').hidden = !reason;
-      $('board').hidden = Boolean(reason) || state.view !== 'board';
-      $('timeline').hidden = Boolean(reason) || state.view !== 'timeline';
-      if (reason) return;
+      $('board').hidden = Boolean(reason) || view !== 'board';
+      $('timeline').hidden = Boolean(reason) || view !== 'timeline';
+      if (reason || view === 'plan') return;
       const cards = currentCards(state);
-      if (state.view === 'board') columns(state, cards);
+      if (view === 'board') columns(state, cards);
       else timeline.render($('timeline'), cards, now);
     },
   };

@@ -94,6 +94,7 @@ export function createSidebar({ select, showActivity, open, setLimit }) {
       setAttr($('all-tasks'), 'aria-current', String(state.page === 'tasks' && state.selected === '*'));
       setAttr($('features-nav'), 'aria-current', String(state.page === 'features'));
       setAttr($('activity-nav'), 'aria-current', String(state.page === 'activity'));
+      setAttr($('teams-nav'), 'aria-current', String(state.page === 'teams'));
       const waiting = waitingSessions(state).length;
       setText($('needs-you-count'), String(waiting));
       $('needs-you-count').dataset.count = String(waiting);

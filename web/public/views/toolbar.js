@@ -1,18 +1,23 @@
 // The toolbar: what the main area shows (title and subtitle, or the last error; for a session,
 // its agent state and its subagents, listed under the toolbar on request), the Board / Timeline
-// switch, the theme (applied to the page here) and the Notify toggle. It also keeps the page
+// switch (and Plan, for a session with a plan), the theme (applied to the page here) and the Notify toggle. It also keeps the page
 // title, which carries the Needs-you count so a background tab shows it.
 
 import { el } from '/common.js';
 import { setAttr, setText } from '/views/keyed.js';
 import { agentList, stateBadge, subagentText } from '/views/agents.js';
-import { currentCards, filteredSessions, isWaiting, sessionName, waitingSessions } from '/select.js';
+import { currentCards, filteredSessions, isWaiting, sessionName, sessionView, waitingSessions } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
 function heading(state) {
   if (state.page === 'features') return ['Features', 'The feature store: drag a card to reorder, start or complete it'];
   if (state.page === 'activity') return ['Activity', 'Every Claude Code session of the last 48 hours, with or without a task list'];
+  if (state.page === 'teams') {
+    const team = state.teamSelected && state.teams.get(state.teamSelected);
+    if (state.teamSelected) return [state.teamSelected, team ? [team.description, team.project].filter(Boolean).join(' · ') : ''];
+    return ['Teams', 'Agent teams: who is working, on what, and what they tell each other'];
+  }
   if (state.selected === '*') {
     return ['All tasks', `${currentCards(state).length} tasks across ${filteredSessions(state).length} sessions`];
   }
@@ -64,7 +69,10 @@ export function createToolbar({ toggleAgents }) {
       const pageTitle = waiting ? `(${waiting}) Flow` : 'Flow';
       if (document.title !== pageTitle) document.title = pageTitle;
       $('view-switch').hidden = state.page !== 'tasks';
-      for (const b of document.querySelectorAll('[data-view]')) setAttr(b, 'aria-pressed', String(b.dataset.view === state.view));
+      const shown = state.page === 'tasks' && state.selected !== '*' ? state.sessions.get(state.selected) : null;
+      $('plan-tab').hidden = !shown?.planSlug;
+      const view = sessionView(state);
+      for (const b of document.querySelectorAll('[data-view]')) setAttr(b, 'aria-pressed', String(b.dataset.view === view));
       setAttr($('notify'), 'aria-pressed', String(state.notify));
       const root = document.documentElement;
       if (state.theme === 'light' || state.theme === 'dark') {
