@@ -141,7 +141,7 @@ fn killed_mid_write_leaves_the_old_or_the_new_task_never_a_torn_one() {
         )
         .unwrap();
         // Vary the moment of the kill across rounds, from "before the write" to "after it".
-        std::thread::sleep(Duration::from_micros(round * round * 40));
+        std::thread::sleep(Duration::from_micros(round * round * 150));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
