@@ -61,7 +61,7 @@ const SESSION: &str = "00000000-0000-4000-8000-000000000000";
 
 fn start_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_flow"))
+    let status = Command::new(flow_bin())
         .args(["generate", "--out", dir.path().to_str().unwrap()])
         .args([
             "--sessions",
@@ -79,7 +79,7 @@ fn start_server() -> Server {
     let tasks = dir.path().join("tasks").join(SESSION);
     write_task(&tasks, 0);
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_flow"))
+    let child = Command::new(flow_bin())
         .args([
             "--dir",
             dir.path().to_str().unwrap(),
@@ -320,4 +320,10 @@ fn main() {
     for (transport, n) in runs {
         runtime.block_on(run(n, transport));
     }
+}
+
+/// The `flow` binary to measure: this build's, or another one named by `FLOW_BIN` (to measure
+/// an earlier build with the same client side).
+fn flow_bin() -> std::path::PathBuf {
+    std::env::var_os("FLOW_BIN").map_or_else(|| env!("CARGO_BIN_EXE_flow").into(), Into::into)
 }

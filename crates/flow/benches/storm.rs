@@ -48,7 +48,7 @@ async fn measure(addr: SocketAddr, path: &str) -> (Duration, Duration) {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let status = Command::new(env!("CARGO_BIN_EXE_flow"))
+    let status = Command::new(flow_bin())
         .args(["generate", "--out", root.to_str().unwrap()])
         .args([
             "--sessions",
@@ -68,7 +68,7 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_flow"))
+    let mut server = Command::new(flow_bin())
         .args([
             "--dir",
             root.to_str().unwrap(),
@@ -150,4 +150,10 @@ fn main() {
     );
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The `flow` binary to measure: this build's, or another one named by `FLOW_BIN` (to measure
+/// an earlier build with the same client side).
+fn flow_bin() -> std::path::PathBuf {
+    std::env::var_os("FLOW_BIN").map_or_else(|| env!("CARGO_BIN_EXE_flow").into(), Into::into)
 }
