@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::model::{Session, Task};
+use crate::model::{Session, Task, Team};
 
 /// What went wrong talking to Flow, sorted by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +165,11 @@ impl Client {
     pub async fn session_tasks(&self, session: &str) -> Result<Vec<Task>, ClientError> {
         self.tasks(&format!("/api/sessions/{}", encode(session)))
             .await
+    }
+
+    /// Every agent team with its members' states (`GET /api/teams`, contract §6).
+    pub async fn teams(&self) -> Result<Vec<Team>, ClientError> {
+        self.get("/api/teams").await
     }
 
     pub async fn all_tasks(&self) -> Result<Vec<Task>, ClientError> {

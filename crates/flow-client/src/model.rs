@@ -23,6 +23,8 @@ pub struct Session {
     pub live: bool,
     /// What a waiting session waits for.
     pub waiting_for: Option<String>,
+    /// The agent team whose task list this is (or whose lead this session is), if any.
+    pub team: Option<String>,
 }
 
 impl Session {
@@ -104,6 +106,56 @@ pub struct Task {
     pub session_id: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+}
+
+/// An agent team as `GET /api/teams` lists it (contract §6).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Team {
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: String,
+    pub description: Option<String>,
+    /// Where the team works: its `workingDir`, else its lead's `cwd`.
+    pub project: Option<String>,
+    /// The team's task list (a session id), when it has one.
+    pub task_list_id: Option<String>,
+    pub members: Vec<Member>,
+    /// Its task list's counts, trackers left out.
+    pub completed: u64,
+    pub in_progress: u64,
+    pub pending: u64,
+}
+
+/// One member of a team, with what it is doing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Member {
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: String,
+    pub agent_type: Option<String>,
+    pub model: Option<String>,
+    pub color: Option<String>,
+    /// The team's lead.
+    pub lead: bool,
+    /// `working`, `idle` or `stopped`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub state: String,
+    /// The subject of the task it works on.
+    pub current_task: Option<String>,
+}
+
+impl Team {
+    /// "2 working · 1 idle": how the team stands, in member states.
+    pub fn counts(&self) -> String {
+        ["working", "idle", "stopped"]
+            .iter()
+            .filter_map(|state| {
+                let n = self.members.iter().filter(|m| m.state == *state).count();
+                (n > 0).then(|| format!("{n} {state}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
 }
 
 /// The three board columns, in order.
@@ -228,6 +280,28 @@ mod tests {
         assert_eq!(s.label(), "Fix login");
         s.project = Some("/home/me/src/flow/".into());
         assert_eq!(s.project_name(), Some("flow"));
+    }
+
+    #[test]
+    fn teams_are_read_leniently_and_counted_by_member_state() {
+        let team: Team = serde_json::from_value(json!({
+            "name": "blue-team", "description": null, "createdAt": "2026-11-30T09:00:00.000Z",
+            "taskListId": "blue-team", "completed": 1, "inProgress": 1, "pending": 0, "future": true,
+            "members": [
+                {"name": "team-lead", "agentId": "team-lead@blue-team", "lead": true, "state": "idle", "currentTask": null},
+                {"name": "lexer", "model": "haiku", "color": "blue", "state": "working", "currentTask": "Write the lexer"},
+                {"name": "docs", "state": "working"},
+                {"name": "old", "state": null}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            team.members[1].current_task.as_deref(),
+            Some("Write the lexer")
+        );
+        assert!(team.members[0].lead);
+        assert_eq!(team.members[3].state, "");
+        assert_eq!(team.counts(), "2 working · 1 idle");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde_json::Value;
 
-use flow_client::model::{Column, Session, Task, contains_folded};
+use flow_client::model::{Column, Session, Task, Team, contains_folded};
 
 /// Work for the network side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub(crate) enum Request {
     Snapshot,
     Sessions,
     SessionTasks(String),
+    /// The teams and their members again (`team-update`).
+    Teams,
     AddNote {
         session: String,
         task: String,
@@ -35,6 +37,10 @@ pub(crate) enum Msg {
         session: String,
         tasks: Vec<Task>,
     },
+    /// Every team with its members (with a snapshot, or the answer to [`Request::Teams`]).
+    Teams(Vec<Team>),
+    /// [`Request::Teams`] failed: what is on screen stays.
+    TeamsFailed(String),
     /// The live stream is open and a snapshot taken after it is applied.
     Live,
     Event(Value),
@@ -58,6 +64,13 @@ pub(crate) enum Conn {
 pub(crate) enum Focus {
     Sessions,
     Column(usize),
+}
+
+/// What the body shows: the board (sessions and columns) or the teams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    Board,
+    Teams,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +108,14 @@ pub(crate) struct App {
     pub(crate) note_target: Option<(String, String)>,
     pub(crate) notice: Option<String>,
     pub(crate) quit: bool,
+    /// Agent teams, newest first, as the server lists them.
+    pub(crate) teams: Vec<Team>,
+    pub(crate) view: View,
+    /// How far the Teams view is scrolled, in lines.
+    pub(crate) teams_scroll: u16,
+    /// A [`Request::Teams`] is out: `team-update`s meanwhile need no other, since the network
+    /// side answers it before it reads any later event (a burst costs one read).
+    teams_asked: bool,
 }
 
 impl App {
@@ -117,6 +138,10 @@ impl App {
             note_target: None,
             notice: None,
             quit: false,
+            teams: Vec::new(),
+            view: View::Board,
+            teams_scroll: 0,
+            teams_asked: false,
         }
     }
 
@@ -141,6 +166,15 @@ impl App {
             Msg::SessionTasks { session, mut tasks } => {
                 tasks.sort_by_key(Task::sort_key);
                 self.tasks.insert(session, tasks);
+            }
+            Msg::Teams(teams) => {
+                self.teams = teams;
+                self.teams_asked = false;
+                self.teams_scroll = self.teams_scroll.min(self.teams_max_scroll());
+            }
+            Msg::TeamsFailed(reason) => {
+                self.teams_asked = false;
+                self.notice = Some(format!("Could not read the teams: {reason}"));
             }
             Msg::Live => self.conn = Conn::Live,
             Msg::Event(event) => return self.apply_event(&event),
@@ -239,6 +273,10 @@ impl App {
                 }
             }
             Some("metadata-update") => requests.push(Request::Sessions),
+            Some("team-update") if !self.teams_asked => {
+                self.teams_asked = true;
+                requests.push(Request::Teams);
+            }
             Some("resync") => requests.push(Request::Snapshot),
             _ => {}
         }
@@ -352,6 +390,15 @@ impl App {
                     })
             })
             .collect()
+    }
+
+    /// The Teams view's lines: per team a title line, a line per member and a blank line.
+    pub(crate) fn teams_lines(&self) -> usize {
+        self.teams.iter().map(|t| t.members.len() + 2).sum()
+    }
+
+    fn teams_max_scroll(&self) -> u16 {
+        u16::try_from(self.teams_lines().saturating_sub(1)).unwrap_or(u16::MAX)
     }
 
     /// Keeps the selection on something that exists and is visible, on the same task as
@@ -479,7 +526,14 @@ impl App {
 
     fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Request> {
         self.notice = None;
+        if self.view == View::Teams {
+            return self.on_teams_key(key);
+        }
         match key.code {
+            KeyCode::Char('t') => {
+                self.detail = false;
+                self.view = View::Teams;
+            }
             KeyCode::Char('q') => self.quit = true,
             KeyCode::Esc if self.detail => self.detail = false,
             KeyCode::Esc => self.query.clear(),
@@ -527,6 +581,35 @@ impl App {
                     self.detail_scroll = 0;
                 }
             },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The Teams view: scroll, back to the board, and the keys that work everywhere.
+    fn on_teams_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('t') | KeyCode::Esc => self.view = View::Board,
+            KeyCode::Char('?') => self.mode = Mode::Help,
+            KeyCode::Char('r') => return vec![Request::Snapshot],
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.teams_scroll = self.teams_scroll.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.teams_scroll = self
+                    .teams_scroll
+                    .saturating_add(1)
+                    .min(self.teams_max_scroll());
+            }
+            KeyCode::PageUp => self.teams_scroll = self.teams_scroll.saturating_sub(10),
+            KeyCode::PageDown => {
+                self.teams_scroll = self
+                    .teams_scroll
+                    .saturating_add(10)
+                    .min(self.teams_max_scroll());
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.teams_scroll = 0,
             _ => {}
         }
         Vec::new()

@@ -27,7 +27,8 @@ pub(crate) async fn run(
         };
         let mut ws = match opened {
             Ok((ws, snap)) => {
-                if tx.send(snap).is_err() || tx.send(Msg::Live).is_err() {
+                if snap.into_iter().any(|msg| tx.send(msg).is_err()) || tx.send(Msg::Live).is_err()
+                {
                     return;
                 }
                 retry = FIRST_RETRY;
@@ -87,19 +88,44 @@ fn reason(err: &ClientError) -> String {
     }
 }
 
-async fn snapshot(client: &Client) -> Result<Msg, ClientError> {
-    let (sessions, tasks) = tokio::try_join!(client.sessions("all"), client.all_tasks())?;
-    Ok(Msg::Snapshot { sessions, tasks })
+/// Everything the board shows: sessions with their tasks, then the teams.
+async fn snapshot(client: &Client) -> Result<Vec<Msg>, ClientError> {
+    let (sessions, tasks, teams) =
+        tokio::try_join!(client.sessions("all"), client.all_tasks(), teams(client))?;
+    Ok(vec![Msg::Snapshot { sessions, tasks }, Msg::Teams(teams)])
+}
+
+/// The teams; none from a server that predates them (404).
+async fn teams(client: &Client) -> Result<Vec<flow_client::model::Team>, ClientError> {
+    match client.teams().await {
+        Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
+        answer => answer,
+    }
 }
 
 /// Serves one request. A read that replaces state (a snapshot, the session list, a session's
-/// tasks) is answered before the next live event is read: an answer taken at one moment must
+/// tasks, the teams) is answered before the next live event is read: an answer taken at one moment must
 /// not land after, and undo, an event that came later. The events wait in the socket
 /// meanwhile, and carry whole states, so applying them after the answer loses nothing. A note
 /// changes nothing on screen by itself (its file's event does), so it runs in the background.
 async fn serve(client: &Client, tx: &UnboundedSender<Msg>, request: Request) {
     let msg = match request {
-        Request::Snapshot => snapshot(client).await,
+        Request::Snapshot => match snapshot(client).await {
+            Ok(msgs) => {
+                for msg in msgs {
+                    let _ = tx.send(msg);
+                }
+                return;
+            }
+            Err(err) => Err(err),
+        },
+        Request::Teams => {
+            let msg = teams(client)
+                .await
+                .map_or_else(|err| Msg::TeamsFailed(err.to_string()), Msg::Teams);
+            let _ = tx.send(msg);
+            return;
+        }
         Request::Sessions => client.sessions("all").await.map(Msg::Sessions),
         Request::SessionTasks(session) => client
             .session_tasks(&session)

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Clear, List, ListItem, ListState, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::{App, Conn, Focus, Mode};
-use flow_client::model::{Column, Task};
+use crate::app::{App, Conn, Focus, Mode, View};
+use flow_client::model::{Column, Member, Task};
 
 const ACCENT: Color = Color::Cyan;
 
@@ -29,13 +29,16 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App) {
 
     draw_header(frame, header, app);
     if app.loaded {
-        draw_board(frame, body, app);
+        match app.view {
+            View::Board => draw_board(frame, body, app),
+            View::Teams => draw_teams(frame, body, app),
+        }
         draw_feed(frame, feed, app);
     } else {
         draw_waiting(frame, body, app);
     }
     draw_footer(frame, footer, app);
-    if app.detail {
+    if app.detail && app.view == View::Board {
         draw_detail(frame, body, app);
     }
     if app.mode == Mode::Help {
@@ -367,6 +370,101 @@ fn chips(ids: &[String]) -> String {
         .join(" ")
 }
 
+/// Every team: a title line (name, member states, progress, description), then a line per
+/// member (state mark, name, state, the task it works on), scrolled by `teams_scroll`.
+fn draw_teams(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let block = pane(format!("Teams {}", app.teams.len()), true);
+    if app.teams.is_empty() {
+        let hint = "No agent teams. Claude Code keeps a team in ~/.claude/teams/<name>/ while an \
+                    agent leads one; it appears here live, with what each member works on.";
+        frame.render_widget(
+            Paragraph::new(hint)
+                .dark_gray()
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let inner = usize::from(area.width.saturating_sub(2));
+    // Names line up: as wide as the longest, within reason.
+    let name_width = app
+        .teams
+        .iter()
+        .flat_map(|t| &t.members)
+        .map(|m| m.name.width() + if m.lead { " (lead)".width() } else { 0 })
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 24)
+        .min(inner / 3);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for team in &app.teams {
+        let total = team.completed + team.in_progress + team.pending;
+        let mut title = vec![
+            Span::from(fit(&team.name, inner)).bold().fg(ACCENT),
+            Span::from(format!("  {}", team.counts())),
+        ];
+        if total > 0 {
+            title.push(Span::from(format!("  {}/{total} done", team.completed)).dark_gray());
+        }
+        if let Some(description) = team.description.as_deref() {
+            let used: usize = title.iter().map(Span::width).sum();
+            let room = inner.saturating_sub(used + 2);
+            if room > 3 {
+                title.push(Span::from(format!("  {}", fit(description, room))).dark_gray());
+            }
+        }
+        lines.push(Line::from(title));
+        for member in &team.members {
+            lines.push(member_line(member, name_width, inner));
+        }
+        lines.push(Line::from(""));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((app.teams_scroll, 0)),
+        area,
+    );
+}
+
+/// `  ● lexer       working  Write the lexer`: a member's state mark, name, state and task.
+fn member_line(m: &Member, name_width: usize, width: usize) -> Line<'static> {
+    let (mark, state) = match m.state.as_str() {
+        "working" => (Span::from("● ").green(), Span::from("working").green()),
+        "idle" => (Span::from("○ ").dark_gray(), Span::from("idle   ")),
+        "stopped" => (
+            Span::from("· ").dark_gray(),
+            Span::from("stopped").dark_gray(),
+        ),
+        other => (
+            Span::from("  "),
+            Span::from(format!("{:<7}", fit(other, 7))),
+        ),
+    };
+    let name = if m.lead {
+        format!("{} (lead)", m.name)
+    } else {
+        m.name.clone()
+    };
+    let name = fit(&name, name_width);
+    let pad = name_width.saturating_sub(name.width());
+    let room = width.saturating_sub(2 + 2 + name_width + 1 + 7 + 2);
+    let task = match m.current_task.as_deref() {
+        Some(task) => Span::from(fit(task, room)),
+        None => Span::from(""),
+    };
+    Line::from(vec![
+        Span::from("  "),
+        mark,
+        Span::from(name).bold(),
+        Span::from(" ".repeat(pad + 1)),
+        state,
+        Span::from("  "),
+        task,
+    ])
+}
+
 fn draw_feed(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let feed = app.live_feed();
     let block = pane(format!("Live {}", feed.len()), false);
@@ -408,12 +506,16 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
         }
         _ => match &app.notice {
             Some(notice) => Line::from(format!(" {notice}")).yellow(),
+            None if app.view == View::Teams => Line::from(
+                " t or Esc back to the board · ↑↓/jk scroll · r reload · ? help · q quit",
+            )
+            .dark_gray(),
             None if !app.query.is_empty() => Line::from(vec![
                 Span::from(format!(" search: {}", app.query)).fg(ACCENT),
                 Span::from("  Esc clear · / edit · ? help · q quit").dark_gray(),
             ]),
             None => Line::from(
-                " ←→/hl pane · ↑↓/jk move · Enter open · / search · n note · ? help · q quit",
+                " ←→ pane · ↑↓ move · Enter open · / search · n note · t teams · ? help · q quit",
             )
             .dark_gray(),
         },
@@ -515,6 +617,7 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
         ("Enter", "open the session's tasks; open a task's detail"),
         ("/", "search sessions, tasks, descriptions, projects"),
         ("n", "add a note to the selected task"),
+        ("t", "teams: members, their state and task (t/Esc back)"),
         ("r", "reload everything from the server"),
         ("Esc", "close the detail; clear the search"),
         ("q Ctrl-C", "quit"),

@@ -479,3 +479,152 @@ fn only_live_sessions_feed_the_live_list() {
         "in progress, but nobody runs: stale"
     );
 }
+
+fn teams() -> Vec<Team> {
+    serde_json::from_value(json!([
+        {"name": "blue-team", "description": "Build the parser", "taskListId": "blue-team",
+         "completed": 1, "inProgress": 1, "pending": 0, "members": [
+            {"name": "team-lead", "lead": true, "state": "idle", "currentTask": null},
+            {"name": "lexer", "state": "working", "currentTask": "Write the lexer"},
+            {"name": "docs", "state": "stopped", "currentTask": null}
+        ]},
+        {"name": "red-team", "description": "Review", "members": [
+            {"name": "reviewer", "state": "working", "currentTask": "Read the diff"}
+        ]}
+    ]))
+    .unwrap()
+}
+
+fn team_update(app: &mut App, team: &str) -> Vec<Request> {
+    app.update(Msg::Event(json!({"type": "team-update", "team": team})))
+}
+
+#[test]
+fn team_updates_read_the_teams_once_per_burst() {
+    let mut app = loaded();
+    app.update(Msg::Teams(teams()));
+    assert_eq!(team_update(&mut app, "blue-team"), [Request::Teams]);
+    // The network side answers before it reads any later event: the rest of the burst is in
+    // that answer.
+    for _ in 0..20 {
+        assert!(team_update(&mut app, "blue-team").is_empty());
+    }
+    let mut answer = teams();
+    answer[0].members[1].state = "stopped".into();
+    app.update(Msg::Teams(answer));
+    assert_eq!(app.teams[0].members[1].state, "stopped");
+    assert_eq!(
+        team_update(&mut app, "red-team"),
+        [Request::Teams],
+        "the next one asks again"
+    );
+    app.update(Msg::TeamsFailed("connection refused".into()));
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("connection refused")
+    );
+    assert_eq!(app.teams.len(), 2, "what was shown stays");
+    assert_eq!(
+        team_update(&mut app, "red-team"),
+        [Request::Teams],
+        "a failed read is not waited for"
+    );
+}
+
+#[test]
+fn t_shows_the_teams_with_each_members_state_and_task_at_80x24() {
+    let mut app = loaded();
+    app.update(Msg::Teams(teams()));
+    key(&mut app, KeyCode::Char('t'));
+    let rows = screen(&app, 80, 24);
+    let text = rows.join("\n");
+    for needle in [
+        "Teams 2",
+        "blue-team",
+        "1 working · 1 idle · 1 stopped",
+        "1/2 done",
+        "Build the parser",
+        "red-team",
+    ] {
+        assert!(shows(&rows, needle), "{needle} missing:\n{text}");
+    }
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.contains(name))
+            .unwrap_or_else(|| panic!("{name}:\n{text}"))
+            .clone()
+    };
+    assert!(
+        row("lexer").contains("working") && row("lexer").contains("Write the lexer"),
+        "{text}"
+    );
+    assert!(row("team-lead (lead)").contains("idle"), "{text}");
+    assert!(row("docs").contains("stopped"), "{text}");
+    assert!(row("reviewer").contains("Read the diff"), "{text}");
+    assert!(rows[23].contains("t or Esc back"), "{text}");
+    assert!(!shows(&rows, "Pending"), "the teams replace the board");
+
+    // Live: a member's state changes in the next answer.
+    let mut answer = teams();
+    answer[0].members[1].state = "idle".into();
+    answer[0].members[1].current_task = None;
+    app.update(Msg::Teams(answer));
+    let rows = screen(&app, 80, 24);
+    let lexer = rows.iter().find(|r| r.contains("lexer")).unwrap();
+    assert!(
+        lexer.contains("idle") && !lexer.contains("Write the lexer"),
+        "{}",
+        rows.join("\n")
+    );
+
+    // Scrolling stops at the last line; Esc (or t) goes back to the board.
+    for _ in 0..50 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    assert_eq!(usize::from(app.teams_scroll), app.teams_lines() - 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.teams_scroll, 0);
+    key(&mut app, KeyCode::Char('?'));
+    assert!(
+        shows(&screen(&app, 80, 24), "teams: members"),
+        "the help names the key"
+    );
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Board);
+    assert!(shows(&screen(&app, 80, 24), "Pending 2"));
+    key(&mut app, KeyCode::Char('t'));
+    key(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.view, View::Board);
+}
+
+#[test]
+fn without_teams_the_teams_view_says_where_they_come_from() {
+    let mut app = loaded();
+    key(&mut app, KeyCode::Char('t'));
+    let rows = screen(&app, 80, 24);
+    assert!(shows(&rows, "No agent teams"), "{}", rows.join("\n"));
+    for (w, h) in [(1, 1), (10, 3), (30, 8)] {
+        app.update(Msg::Teams(teams()));
+        screen(&app, w, h);
+    }
+}
+
+#[test]
+fn the_help_fits_80_by_24_with_a_full_live_feed() {
+    let mut app = loaded();
+    for id in ["6", "7", "8"] {
+        add(&mut app, id, "in_progress");
+    }
+    key(&mut app, KeyCode::Char('?'));
+    let rows = screen(&app, 80, 24);
+    for needle in ["reload everything", "teams: members", "quit"] {
+        assert!(
+            shows(&rows, needle),
+            "{needle} cut off:\n{}",
+            rows.join("\n")
+        );
+    }
+}

@@ -414,3 +414,116 @@ fn tui_explains_a_missing_server_and_reconnects_when_it_comes_and_goes() {
     let screen = tmux.wait_all(&["● live", "Completed 1"]);
     assert_eq!(column_of(&screen, "#1 Schema"), 2, "{screen}");
 }
+
+/// A team's tracker: the `_internal` task Claude Code keeps per teammate, named after it.
+fn tracker(id: &str, name: &str, status: &str) -> serde_json::Value {
+    let mut t = task(id, status, name);
+    t["metadata"] = json!({"_internal": true});
+    t
+}
+
+/// An agent team as Claude Code leaves it mid-run: the lead, `lexer` working on task 1 (its
+/// tracker in progress) and `docs` not started (its tracker pending).
+fn seed_team(root: &Path) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let member = |name: &str, extra: serde_json::Value| {
+        let mut m = json!({
+            "agentId": format!("{name}@blue-team"), "name": name, "agentType": "general-purpose",
+            "model": "claude-opus-4-6", "joinedAt": now, "tmuxPaneId": "in-process",
+            "cwd": "/work", "backendType": "in-process"
+        });
+        m.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        m
+    };
+    let config = json!({
+        "name": "blue-team", "description": "Build the parser", "createdAt": now,
+        "leadAgentId": "team-lead@blue-team", "leadSessionId": "aaaaaaaa-1111-4111-8111-111111111111",
+        "members": [
+            member("team-lead", json!({"agentType": "team-lead", "tmuxPaneId": ""})),
+            member("lexer", json!({"color": "blue"})),
+            member("docs", json!({"color": "green", "model": "haiku"})),
+        ]
+    });
+    let path = root.join("teams/blue-team/config.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    flow_core::fs::write_atomic(&path, config.to_string().as_bytes()).unwrap();
+    let mut lexing = task("1", "in_progress", "Write the lexer");
+    lexing["owner"] = json!("lexer");
+    write_task(root, "blue-team", &lexing);
+    write_task(root, "blue-team", &tracker("2", "lexer", "in_progress"));
+    write_task(root, "blue-team", &tracker("3", "docs", "pending"));
+}
+
+/// A member's row in the Teams view shows `state` (and, when given, its task).
+fn member_shows(screen: &str, member: &str, state: &str, current: Option<&str>) -> bool {
+    screen.lines().any(|l| {
+        l.contains(&format!(" {member} "))
+            && l.contains(state)
+            && current.is_none_or(|c| l.contains(c))
+    })
+}
+
+#[test]
+fn tui_lists_a_teams_members_with_their_states_and_follows_them_live_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_team(dir.path());
+    let server = Server::start_in(dir, 0);
+    let tmux = Tmux::run(&flow_tui(&server.url), 80, 24);
+    // The team's task list is a session of the board; its trackers are not cards.
+    let screen = tmux.wait_all(&["● live", "Build the par", "#1 Write the"]);
+    assert!(!screen.contains("#2"), "trackers are hidden:\n{screen}");
+    assert!(
+        screen.contains("t teams"),
+        "the footer names the key:\n{screen}"
+    );
+
+    tmux.keys(&["t"]);
+    let screen = tmux.wait_for("the Teams view", |s| {
+        s.contains("Teams 1") && member_shows(s, "lexer", "working", Some("Write the lexer"))
+    });
+    assert!(screen.contains("blue-team"), "{screen}");
+    assert!(
+        member_shows(&screen, "docs", "idle", None),
+        "docs has not started:\n{screen}"
+    );
+    assert!(
+        row(&screen, "team-lead (lead)").contains("team-lead (lead)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Pending"), "the teams replace the columns");
+
+    // docs starts (its tracker goes in progress), then lexer finishes (its task, then its
+    // tracker, complete): the screen follows each without a key press.
+    write_task(
+        server.dir.path(),
+        "blue-team",
+        &tracker("3", "docs", "in_progress"),
+    );
+    tmux.wait_for("docs working", |s| member_shows(s, "docs", "working", None));
+    let mut lexed = task("1", "completed", "Write the lexer");
+    lexed["owner"] = json!("lexer");
+    write_task(server.dir.path(), "blue-team", &lexed);
+    write_task(
+        server.dir.path(),
+        "blue-team",
+        &tracker("2", "lexer", "completed"),
+    );
+    let screen = tmux.wait_for("lexer stopped", |s| {
+        member_shows(s, "lexer", "stopped", None)
+    });
+    assert!(
+        !row(&screen, " lexer ").contains("Write the lexer"),
+        "no current task once it is done:\n{screen}"
+    );
+    assert!(screen.contains("1/1 done"), "{screen}");
+
+    // Back to the board, where the completed task now sits.
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_all(&["Completed 1", "#1 Write the"]);
+    assert_eq!(column_of(&screen, "#1 Write the"), 2, "{screen}");
+}
