@@ -55,7 +55,7 @@ function progress(team) {
 }
 
 export function createTeams({ showTeams, select }) {
-  let conversation = null; // the message list last drawn, so it is rebuilt only on change
+  let conversation = null; // [team, messages, minute] last drawn: rebuilt only on change
 
   function teamItem(team, open) {
     const list = el('ul', { class: 'members' });
@@ -90,11 +90,11 @@ export function createTeams({ showTeams, select }) {
     const minute = Math.floor(now / 60_000);
     const loading = !state.messages.has(team);
     setText($('team-inbox-note'), loading ? 'Loading messages…' : !list?.length ? 'No messages yet.' : `${list.length} message${list.length === 1 ? '' : 's'}, newest last`);
-    if (conversation?.[0] === list && conversation[1] === minute) return;
+    if (conversation?.[0] === team && conversation[1] === list && conversation[2] === minute) return;
     // Kept at the bottom while it was there: new messages come into view, reading older ones
-    // is not interrupted.
-    const atEnd = !conversation || box.scrollHeight - box.scrollTop - box.clientHeight < 24;
-    conversation = [list, minute];
+    // is not interrupted. Another team's conversation opens at its newest.
+    const atEnd = conversation?.[0] !== team || box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+    conversation = [team, list, minute];
     const items = list ?? [];
     const keys = messageKeys(items);
     reconcile(box, items.map((m, i) => [keys[i], m, minute]), {
