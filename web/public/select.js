@@ -315,3 +315,9 @@ export function messageKeys(list) {
     return `${base}\u0000${n}`;
   });
 }
+
+/** Tasks that are work: agent bookkeeping (`metadata._internal`) is in neither count nor
+ * progress (contract §6), so the total is the three counters, not `taskCount` (every file). */
+export function workTotal(s) {
+  return (s.completed ?? 0) + (s.inProgress ?? 0) + (s.pending ?? 0);
+}

@@ -709,3 +709,11 @@ test('protocol messages are told in one line; messages between agents are Markdo
   assert.deepEqual(parseHash('#/teams'), { page: 'teams', selected: null });
   assert.deepEqual(parseHash(`#/teams/${TEAM}`), { page: 'teams', selected: TEAM });
 });
+
+test('progress counts work only: internal bookkeeping is in no total', async () => {
+  const { workTotal } = await import('../public/select.js');
+  // taskCount counts every file (contract §3); the three counters leave trackers out (§6).
+  assert.equal(workTotal({ taskCount: 8, completed: 4, inProgress: 0, pending: 0 }), 4);
+  assert.equal(workTotal({ taskCount: 5, completed: 2, inProgress: 1, pending: 1 }), 4);
+  assert.equal(workTotal({}), 0);
+});

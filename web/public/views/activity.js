@@ -8,7 +8,7 @@ import { reconcile, setAttr } from '/views/keyed.js';
 import { relativeTime } from '/views/format.js';
 import { agentList, stateBadge, subagentText } from '/views/agents.js';
 import { todoList } from '/views/todos.js';
-import { activityList, activityTime, isWaiting, sessionName } from '/select.js';
+import { activityList, activityTime, isWaiting, sessionName, workTotal } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 const base = (path) => path?.split('/').filter(Boolean).pop() ?? null;
@@ -26,7 +26,7 @@ export function createActivity({ select, showActivity }) {
       onkeydown: (e) => { if (e.key === 'Enter') e.currentTarget.click(); },
     },
     el('div', { class: 'name' }, stateBadge(s), el('span', { class: 'label' }, sessionName(s)),
-      s.hasTaskList ? el('span', { class: 'badge progress-text' }, `${s.completed}/${s.taskCount} tasks`)
+      s.hasTaskList ? el('span', { class: 'badge progress-text' }, `${s.completed}/${workTotal(s)} tasks`)
         : el('span', { class: 'badge no-list', title: 'This session has written no task list' }, 'no task list')),
     isWaiting(s) && s.waitingFor ? el('div', { class: 'waiting-for' }, s.waitingFor) : null,
     el('div', { class: 'sub' }, sub));
@@ -64,7 +64,7 @@ export function createActivity({ select, showActivity }) {
         fact('Branch', s.gitBranch),
         fact('Session', s.id),
         fact('Last activity', when(s, now)),
-        fact('Task list', s.hasTaskList ? `${s.completed}/${s.taskCount} tasks done` : 'none')),
+        fact('Task list', s.hasTaskList ? `${s.completed}/${workTotal(s)} tasks done` : 'none')),
       s.hasTaskList ? el('button', { type: 'button', onclick: () => select(s.id) }, 'Open its task list')
         : el('p', { class: 'muted' }, 'This session keeps no task list. Claude Code writes one only when its task tools are on: ',
           el('code', {}, 'CLAUDE_CODE_ENABLE_TODO_TOOLS=1'), '.'),

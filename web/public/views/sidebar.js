@@ -7,7 +7,7 @@ import { el } from '/common.js';
 import { reconcile, setAttr, setText } from '/views/keyed.js';
 import { relativeTime } from '/views/format.js';
 import { stateBadge } from '/views/agents.js';
-import { isActive, isWaiting, liveTasks, projects, sessionName, sidebarSessions, stoppedTasks, waitingSessions } from '/select.js';
+import { isActive, isWaiting, liveTasks, projects, sessionName, sidebarSessions, stoppedTasks, waitingSessions, workTotal } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 const NEXT_LIMIT = { 20: '50', 50: 'all' };
@@ -21,7 +21,8 @@ export function createSidebar({ select, showActivity, open, setLimit }) {
 
   /** `taskless`: a waiting session without a task list, which the Activity view details. */
   function sessionItem(s, sub, taskless) {
-    const done = s.taskCount ? Math.round((s.completed / s.taskCount) * 100) : 0;
+    const total = workTotal(s);
+    const done = total ? Math.round((s.completed / total) * 100) : 0;
     const bar = el('span');
     bar.style.width = `${done}%`;
     return el('li', {
@@ -33,7 +34,7 @@ export function createSidebar({ select, showActivity, open, setLimit }) {
     el('div', { class: 'name' }, isActive(s) ? el('span', { class: 'dot', title: 'active' }) : null,
       el('span', { class: 'label' }, sessionName(s)),
       stateBadge(s),
-      taskless ? el('span', { class: 'badge no-list' }, 'no task list') : el('span', { class: 'badge progress-text' }, `${s.completed}/${s.taskCount}`)),
+      taskless ? el('span', { class: 'badge no-list' }, 'no task list') : el('span', { class: 'badge progress-text' }, `${s.completed}/${total}`)),
     isWaiting(s) && s.waitingFor ? el('div', { class: 'waiting-for' }, s.waitingFor) : null,
     el('div', { class: 'sub' }, sub),
     taskless ? null : el('div', { class: 'progress' }, bar));
