@@ -44,6 +44,15 @@ pub(crate) async fn guard(State(app): State<AppState>, req: Request, next: Next)
     if (changes_state || upgrade) && !origin_allowed(headers, host, &app.config.allowed_hosts) {
         return ApiError::Forbidden("Cross-origin request refused").into_response();
     }
+    // A body announced larger than any request takes is refused before a byte of it is read,
+    // not waited for until the body deadline.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|len| len > crate::routes::BODY_LIMIT as u64) {
+        return ApiError::TooLarge(crate::routes::BODY_LIMIT).into_response();
+    }
     if let Some(token) = app.config.token.as_deref() {
         if req.uri().path() == "/"
             && let Some(res) = token_link(req.uri().query(), token)
