@@ -825,14 +825,25 @@ impl Index {
         for read in reads {
             self.commit_task(read, &mut deltas);
         }
+        self.finish_batch(teams_before, &mut deltas);
+        deltas
+    }
+
+    /// What every batch of changes ends with: shared task lists re-linked if anything they
+    /// depend on changed, `team-update` for every team whose view changed, and a new
+    /// generation if anything visible did.
+    pub(super) fn finish_batch(
+        &mut self,
+        teams_before: std::collections::BTreeMap<String, teams::Fingerprint>,
+        deltas: &mut Vec<Delta>,
+    ) {
         if self.relink_if_dirty() {
             deltas.push(Delta::Metadata);
         }
-        self.team_deltas(teams_before, &mut deltas);
+        self.team_deltas(teams_before, deltas);
         if !deltas.is_empty() {
             self.generation += 1;
         }
-        deltas
     }
 
     fn commit_task(&mut self, read: TaskRead, deltas: &mut Vec<Delta>) {

@@ -327,13 +327,7 @@ impl Index {
         if self.refresh_subagents_running() {
             self.generation += 1;
         }
-        if self.relink_if_dirty() {
-            deltas.push(Delta::Metadata);
-        }
-        self.team_deltas(teams_before, &mut deltas);
-        if !deltas.is_empty() {
-            self.generation += 1;
-        }
+        self.finish_batch(teams_before, &mut deltas);
         deltas
     }
 

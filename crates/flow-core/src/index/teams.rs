@@ -138,7 +138,7 @@ struct SubjectOwner {
 }
 
 /// Everything a `team-update` is about, for before/after comparison.
-type Fingerprint = (
+pub(super) type Fingerprint = (
     Option<(TeamConfig, Option<String>, Counts)>,
     Vec<(MemberState, Option<String>)>,
     Vec<(String, u64)>,

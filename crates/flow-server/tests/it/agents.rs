@@ -1,55 +1,11 @@
 //! Agents in view (contract §6): the live registry, session states and their events, every
 //! session in `/api/activity`, names and branches, counts without bookkeeping, subagents.
 
-use std::process::{Child, Command};
-
 use serde_json::{Value, json};
 
-use crate::support::{ClaudeTree, TestServer, is_update};
+use crate::support::{Agent, ClaudeTree, TestServer, is_update};
 
 const UUID: &str = "0a1b2c3d-0000-4000-8000-000000000001";
-
-/// A real process standing in for Claude Code, killed when the test ends.
-struct Agent(Child);
-
-impl Agent {
-    fn spawn() -> Self {
-        Self(
-            Command::new("sleep")
-                .arg("600")
-                .spawn()
-                .expect("spawn sleep"),
-        )
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// `/proc/<pid>/stat` field 22, the form Claude Code writes as `procStart` on Linux.
-    fn start_ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
-        let rest = &stat[stat.rfind(')').expect(")") + 1..];
-        rest.split_whitespace()
-            .nth(19)
-            .expect("field 22")
-            .parse()
-            .expect("ticks")
-    }
-
-    /// Ends the process (and reaps it), leaving its registry file behind.
-    fn exit(&mut self) {
-        self.0.kill().expect("kill");
-        self.0.wait().expect("reap");
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn entry(agent: &Agent, session: &str, status: &str, extra: Value) -> String {
     let mut e = json!({

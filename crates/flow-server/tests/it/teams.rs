@@ -3,37 +3,16 @@
 //! board, shared task lists, and hostile team files. Fixtures are written in the shapes Claude
 //! Code writes (pretty-printed configs and inboxes, protocol messages as JSON text).
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::support::{ClaudeTree, SseClient, TestServer};
+use crate::support::{Agent, ClaudeTree, SseClient, TestServer};
 
 const LEAD: &str = "7e1d0c2a-1111-4000-8000-00000000000a";
 const LEAD2: &str = "7e1d0c2a-2222-4000-8000-00000000000b";
 const TEAM: &str = "docs-crew";
-
-/// A real process standing in for the lead's Claude Code, killed when the test ends.
-struct Agent(Child);
-
-impl Agent {
-    fn spawn() -> Self {
-        Self(
-            Command::new("sleep")
-                .arg("600")
-                .spawn()
-                .expect("spawn sleep"),
-        )
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn ms_ago(secs: u64) -> i64 {
     flow_core::time::epoch_ms(SystemTime::now() - Duration::from_secs(secs))
@@ -235,8 +214,8 @@ async fn team_when(
 
 fn registry(tree: &ClaudeTree, agent: &Agent, session: &str, status: &str) {
     tree.write(
-        &format!("sessions/{}.json", agent.0.id()),
-        json!({"pid": agent.0.id(), "sessionId": session, "cwd": "/work/parser",
+        &format!("sessions/{}.json", agent.pid()),
+        json!({"pid": agent.pid(), "sessionId": session, "cwd": "/work/parser",
                "startedAt": ms_ago(0), "kind": "interactive", "status": status,
                "updatedAt": ms_ago(1)})
         .to_string(),
@@ -535,8 +514,7 @@ async fn members_of_a_lead_that_ended_or_fell_silent_long_ago_are_stopped() {
     // The lead's process is gone (its registry file stays): in-process writers went with it.
     let mut lead = Agent::spawn();
     registry(&tree, &lead, LEAD, "busy");
-    lead.0.kill().unwrap();
-    lead.0.wait().unwrap();
+    lead.exit();
     // An old team without a registry entry: its last word was two days ago.
     tree.write(
         "teams/old-crew/config.json",
@@ -785,8 +763,7 @@ async fn when_the_lead_process_ends_its_in_process_teammates_stop_with_an_event(
     );
     let mut sse = server.sse().await;
     // Claude Code crashes: its registry file stays, its process is gone (seen by the sweep).
-    lead.0.kill().unwrap();
-    lead.0.wait().unwrap();
+    lead.exit();
     let (state, _) = sse
         .until(|e| e["type"] == "session-state" && e["state"] == "ended")
         .await;

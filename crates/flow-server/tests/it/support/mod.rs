@@ -392,3 +392,45 @@ pub fn is_update(event: &Value, kind: &str, session: &str, file: Option<&str>) -
         && event["sessionId"] == session
         && event["file"] == serde_json::json!(file)
 }
+
+/// A real process standing in for Claude Code, killed when the test ends.
+pub struct Agent(pub std::process::Child);
+
+impl Agent {
+    pub fn spawn() -> Self {
+        Self(
+            std::process::Command::new("sleep")
+                .arg("600")
+                .spawn()
+                .expect("spawn sleep"),
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// `/proc/<pid>/stat` field 22, the form Claude Code writes as `procStart` on Linux.
+    pub fn start_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
+        let rest = &stat[stat.rfind(')').expect(")") + 1..];
+        rest.split_whitespace()
+            .nth(19)
+            .expect("field 22")
+            .parse()
+            .expect("ticks")
+    }
+
+    /// Ends the process (and reaps it), leaving its registry file behind.
+    pub fn exit(&mut self) {
+        self.0.kill().expect("kill");
+        self.0.wait().expect("reap");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
