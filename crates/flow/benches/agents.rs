@@ -7,8 +7,7 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -16,6 +15,8 @@ use serde_json::{Value, json};
 
 #[path = "support/conn.rs"]
 mod conn;
+#[path = "support/flow.rs"]
+mod flow;
 use conn::Conn;
 
 const LIVE: usize = 200;
@@ -58,30 +59,6 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
-fn spawn_server(dir: &Path) -> (Child, SocketAddr, Instant) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .args([
-            "--dir",
-            dir.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-            "--no-db",
-        ])
-        .args(["--data-dir", dir.join("flow-data").to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    (child, SocketAddr::from(([127, 0, 0, 1], port)), started)
-}
-
 async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
     loop {
         if let Some(mut conn) = Conn::open(addr).await {
@@ -100,21 +77,21 @@ async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
 async fn run(sessions: usize) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let status = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .args(["generate", "--out", root.to_str().unwrap()])
-        .args([
+    flow::generate(
+        root,
+        &[
             "--sessions",
             &sessions.to_string(),
             "--tasks",
             "20",
             "--transcript-kib",
             "4",
-        ])
-        .args(["--transcript-only", "0", "--projects", "50"])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+            "--transcript-only",
+            "0",
+            "--projects",
+            "50",
+        ],
+    );
     let mut agents = Kill(Vec::new());
     std::fs::create_dir_all(root.join("sessions")).unwrap();
     for i in 0..LIVE {
@@ -159,7 +136,9 @@ async fn run(sessions: usize) {
     );
     drop(index);
 
-    let (mut server, addr, started) = spawn_server(root);
+    let started = Instant::now();
+    let server = flow::FlowServer::start(root, &["--no-db"]);
+    let addr = server.addr;
     let ready = first_complete_answer(addr, sessions).await;
     println!(
         "cold start (warm page cache) to first complete `/api/sessions?limit=all`: {} ms",
@@ -243,8 +222,7 @@ async fn run(sessions: usize) {
         ms(pct(&lat, 0.5)),
         ms(pct(&lat, 0.99))
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 fn main() {

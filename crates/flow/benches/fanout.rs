@@ -22,6 +22,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+#[path = "support/flow.rs"]
+mod flow;
+
 /// Writes per run; each is one `change` event every client must receive.
 const WRITES: usize = 20;
 /// Pause between writes, as an agent working through its list writes.
@@ -48,38 +51,28 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The session the bench writes to: the first one `flow generate` writes.
 const SESSION: &str = "00000000-0000-4000-8000-000000000000";
 
 fn start_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(flow_bin())
-        .args(["generate", "--out", dir.path().to_str().unwrap()])
-        .args([
+    flow::generate(
+        dir.path(),
+        &[
             "--sessions",
             "200",
             "--tasks",
             "20",
             "--transcript-kib",
             "64",
-        ])
-        .args(["--transcript-only", "300"])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+            "--transcript-only",
+            "300",
+        ],
+    );
     let tasks = dir.path().join("tasks").join(SESSION);
     write_task(&tasks, 0);
-    let port = free_port();
-    let child = Command::new(flow_bin())
+    let port = flow::free_port();
+    let child = Command::new(flow::flow_bin())
         .args([
             "--dir",
             dir.path().to_str().unwrap(),
@@ -320,10 +313,4 @@ fn main() {
     for (transport, n) in runs {
         runtime.block_on(run(n, transport));
     }
-}
-
-/// The `flow` binary to measure: this build's, or another one named by `FLOW_BIN` (to measure
-/// an earlier build with the same client side).
-fn flow_bin() -> std::path::PathBuf {
-    std::env::var_os("FLOW_BIN").map_or_else(|| env!("CARGO_BIN_EXE_flow").into(), Into::into)
 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/conn.rs"]
 mod conn;
+#[path = "support/flow.rs"]
+mod flow;
 use conn::Conn;
 
 struct Server {
@@ -27,14 +29,7 @@ impl Drop for Server {
 }
 
 fn generate(out: &Path, args: &[&str]) {
-    let status = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .arg("generate")
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    flow::generate(out, args);
 }
 
 fn spawn(dir: &Path) -> (Server, Instant) {

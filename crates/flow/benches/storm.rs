@@ -6,13 +6,14 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[path = "support/conn.rs"]
 mod conn;
+#[path = "support/flow.rs"]
+mod flow;
 use conn::Conn;
 
 const RATE: u64 = 1_500;
@@ -48,41 +49,21 @@ async fn measure(addr: SocketAddr, path: &str) -> (Duration, Duration) {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let status = Command::new(flow_bin())
-        .args(["generate", "--out", root.to_str().unwrap()])
-        .args([
+    flow::generate(
+        root,
+        &[
             "--sessions",
             "200",
             "--tasks",
             "20",
             "--transcript-kib",
             "64",
-        ])
-        .args(["--transcript-only", "300"])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(flow_bin())
-        .args([
-            "--dir",
-            root.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-            "--no-db",
-        ])
-        .args(["--data-dir", root.join("flow-data").to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            "--transcript-only",
+            "300",
+        ],
+    );
+    let server = flow::FlowServer::start(root, &["--no-db"]);
+    let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,12 +129,5 @@ fn main() {
         "\np99 during the storm / idle p99: {:.2}× (target ≤ 2×)",
         storm99.as_secs_f64() / idle99.as_secs_f64()
     );
-    let _ = server.kill();
-    let _ = server.wait();
-}
-
-/// The `flow` binary to measure: this build's, or another one named by `FLOW_BIN` (to measure
-/// an earlier build with the same client side).
-fn flow_bin() -> std::path::PathBuf {
-    std::env::var_os("FLOW_BIN").map_or_else(|| env!("CARGO_BIN_EXE_flow").into(), Into::into)
+    drop(server);
 }
