@@ -91,9 +91,14 @@ impl IndexTask {
         let mut sweep_temps = tokio::time::interval(TEMP_SWEEP);
         sweep_temps.tick().await;
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Re-list work waiting to be done, a few folders at a time, between live changes: a
+        // pass over 10,000 folders must not hold back an agent's write for its whole length.
+        let mut relist: std::collections::VecDeque<Vec<Change>> = std::collections::VecDeque::new();
         loop {
             let deadline = pending.deadline();
             tokio::select! {
+                // Live notices and due batches first; a re-list chunk only when neither waits.
+                biased;
                 () = self.shutdown.cancelled() => break,
                 notice = rx.recv(), if rx_open => {
                     let Some(mut notice) = notice else {
@@ -132,7 +137,7 @@ impl IndexTask {
                         // A root came, went or changed: watch it again, then re-list the whole
                         // tree in small batches (like the reconciliation), never in one lock.
                         sync_watches(&mut watches, true).await;
-                        self.reconcile().await;
+                        relist.extend(self.relist_plan().await);
                     }
                 }
                 _ = liveness.tick() => {
@@ -147,11 +152,16 @@ impl IndexTask {
                     self.sweep_liveness().await;
                 }
                 _ = sweep_temps.tick() => self.sweep_temps().await,
-                _ = reconcile.tick() => {
+                () = std::future::ready(()), if !relist.is_empty() => {
+                    if let Some(chunk) = relist.pop_front() {
+                        self.apply(chunk).await;
+                    }
+                }
+                _ = reconcile.tick(), if relist.is_empty() => {
                     if sync_watches(&mut watches, false).await {
                         tracing::debug!("watch set changed during reconciliation");
                     }
-                    self.reconcile().await;
+                    relist.extend(self.relist_plan().await);
                 }
             }
         }
@@ -224,9 +234,9 @@ impl IndexTask {
         crate::supervisor::log_join_error("temp-file sweep", res);
     }
 
-    /// Re-lists everything, a few folders per batch, so readers never wait for a whole-tree
-    /// pass; listing what to re-list reads directories too, so it runs on the blocking pool.
-    async fn reconcile(&self) {
+    /// What re-checks everything, as batches of a few folders (applied one at a time between
+    /// live changes); listing it reads directories, so it runs on the blocking pool.
+    async fn relist_plan(&self) -> Vec<Vec<Change>> {
         let index = self.index.clone();
         let plan = tokio::task::spawn_blocking(move || {
             index
@@ -235,15 +245,12 @@ impl IndexTask {
                 .reconcile_plan()
         })
         .await;
-        let changes = match plan {
-            Ok(changes) => changes,
+        match plan {
+            Ok(changes) => changes.chunks(32).map(<[Change]>::to_vec).collect(),
             Err(err) => {
                 crate::supervisor::log_join_error("planning a re-list", Err(err));
-                return;
+                Vec::new()
             }
-        };
-        for chunk in changes.chunks(32) {
-            self.apply(chunk.to_vec()).await;
         }
     }
 }
