@@ -387,6 +387,9 @@ pub struct PendingRead {
 pub struct TaskRead {
     session: String,
     file: String,
+    /// The stamp the index held when the read was planned: if the entry has moved on since
+    /// (the same batch re-read the folder), this read is older and is dropped.
+    planned_on: Option<Stamp>,
     seen: Seen,
     /// The folder's time, when the file came or went (a folder's listing changed).
     dir_modified: Option<SystemTime>,
@@ -430,6 +433,7 @@ impl PendingRead {
         TaskRead {
             session: self.session,
             file: self.file,
+            planned_on: self.known.map(|(stamp, _)| stamp),
             seen,
             dir_modified,
         }
@@ -850,6 +854,7 @@ impl Index {
         let TaskRead {
             session,
             file,
+            planned_on,
             seen,
             dir_modified,
         } = read;
@@ -857,6 +862,11 @@ impl Index {
             return;
         };
         let known = entry.tasks.get(&file);
+        if known.map(|k| k.stamp) != planned_on {
+            // Another change of this batch (a re-read of the whole folder) already brought
+            // this file up to date with a newer read: never put an older version back.
+            return;
+        }
         let event = match seen {
             Seen::Missing => {
                 if known.is_none() {

@@ -166,7 +166,9 @@ fn try_acquire<'d>(
         .unwrap_or_default();
     // A Flow lock tells whether its holder lives (its `flock`), so its age does not matter;
     // anyone else's is judged by its age, as `proper-lockfile` does.
-    let abandoned = if meta.mode() & 0o200 == 0 {
+    // Flow's mode exactly (not merely "no owner write"), so a `proper-lockfile` lock made
+    // under an odd umask is never mistaken for a dead Flow's.
+    let abandoned = if meta.mode() & 0o7777 == FLOW_LOCK_MODE {
         (is_flow_mark(meta.mtime_nsec()) || age >= ORPHAN_GRACE)
             && rustix::fs::flock(&existing, FlockOperation::NonBlockingLockExclusive).is_ok()
     } else {
@@ -196,6 +198,7 @@ fn create<'d>(
     {
         let tmp = crate::fs::temp_name();
         rustix::fs::mkdirat(dir, tmp.as_str(), Mode::from_bits_truncate(FLOW_LOCK_MODE))?;
+        exact_mode(dir, tmp.as_str())?;
         let mut lock = DirLock::take(dir, &tmp, policy).inspect_err(|_| {
             let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::REMOVEDIR);
         })?;
@@ -220,10 +223,18 @@ fn create<'d>(
 /// `mkdir`: `true` if this call created the lock, `false` if it exists.
 fn make(dir: BorrowedFd<'_>, name: &str) -> Result<bool, LockError> {
     match rustix::fs::mkdirat(dir, name, Mode::from_bits_truncate(FLOW_LOCK_MODE)) {
-        Ok(()) => Ok(true),
+        Ok(()) => exact_mode(dir, name).map(|()| true),
         Err(Errno::EXIST) => Ok(false),
         Err(err) => Err(err.into()),
     }
+}
+
+/// Gives a lock Flow made exactly [`FLOW_LOCK_MODE`], whatever the umask took from it: the
+/// exact mode is how a dead Flow's lock is told from anyone else's.
+fn exact_mode(dir: BorrowedFd<'_>, name: &str) -> Result<(), LockError> {
+    let mode = Mode::from_bits_truncate(FLOW_LOCK_MODE);
+    rustix::fs::chmodat(dir, name, mode, AtFlags::empty())?;
+    Ok(())
 }
 
 /// Opens an existing lock without following a link; `None` if it is gone.

@@ -118,7 +118,10 @@ impl ProcessProbe {
                 return Liveness::Reused;
             }
         }
-        if let (Some(ms), Some(started)) = (started_at_ms, info.started) {
+        // Without a recorded start, the entry's own time is the check. With one, the start
+        // decided: clock ticks are exact and immune to a stepped wall clock, which would make
+        // this comparison call every running session reused.
+        if let (None, Some(ms), Some(started)) = (recorded, started_at_ms, info.started) {
             let written = crate::time::from_epoch_ms(ms);
             if started > written + STARTED_AFTER_SLACK {
                 return Liveness::Reused;
@@ -251,6 +254,12 @@ mod tests {
         assert_eq!(probe.liveness(me, None, Some(before)), Liveness::Reused);
         let after = crate::time::epoch_ms(started) + 1_500;
         assert_eq!(probe.liveness(me, None, Some(after)), Liveness::Alive);
+        // The wall clock was stepped after the entry was written: matching ticks still say
+        // it is this process (ticks never move with the clock).
+        assert_eq!(
+            probe.liveness(me, Some(&ticks), Some(before)),
+            Liveness::Alive
+        );
     }
 
     #[test]

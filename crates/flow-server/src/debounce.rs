@@ -33,10 +33,15 @@ impl Debounce {
         changes: impl IntoIterator<Item = Change>,
         settled: bool,
     ) {
+        let before = self.pending.len();
+        self.pending.extend(changes);
+        // Notices of nothing the index reads (`.lock`, Flow's own temp files) schedule nothing.
+        if self.pending.len() == before {
+            return;
+        }
         self.first_at.get_or_insert(now);
         self.last_at = Some(now);
         self.quiet = if settled { SETTLE } else { DEBOUNCE };
-        self.pending.extend(changes);
     }
 
     /// When the pending batch is due; `None` while nothing is pending.
@@ -100,6 +105,13 @@ mod tests {
     fn an_endless_burst_is_still_applied_every_max_delay() {
         let notices: Vec<(u64, bool)> = (0..400).step_by(10).map(|i| (i, false)).collect();
         assert_eq!(batches(&notices), [(150, 15), (300, 15), (390 + 30, 10)]);
+    }
+
+    #[test]
+    fn notices_of_nothing_schedule_nothing() {
+        let mut d = Debounce::default();
+        d.push(Instant::now(), [], true);
+        assert_eq!(d.deadline(), None);
     }
 
     #[test]

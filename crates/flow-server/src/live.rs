@@ -84,6 +84,8 @@ impl IndexTask {
         let layout = self.read().layout().clone();
         let mut pending = Debounce::default();
         let mut reconcile = tokio::time::interval(RECONCILE);
+        // A pass longer than the period must not be followed by a burst of missed ones.
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile.tick().await;
         let mut liveness = tokio::time::interval(LIVENESS);
         // Temp files a killed Flow left behind: at start, then once a minute.
@@ -137,7 +139,8 @@ impl IndexTask {
                         // A root came, went or changed: watch it again, then re-list the whole
                         // tree in small batches (like the reconciliation), never in one lock.
                         sync_watches(&mut watches, true).await;
-                        relist.extend(self.relist_plan().await);
+                        // A new plan covers everything: it replaces what was still waiting.
+                        relist = self.relist_plan().await.into();
                     }
                 }
                 _ = liveness.tick() => {
@@ -161,7 +164,7 @@ impl IndexTask {
                     if sync_watches(&mut watches, false).await {
                         tracing::debug!("watch set changed during reconciliation");
                     }
-                    relist.extend(self.relist_plan().await);
+                    relist = self.relist_plan().await.into();
                 }
             }
         }
@@ -256,8 +259,9 @@ impl IndexTask {
 }
 
 /// Applies `batch` to the index and publishes one event per delta. Task files (most of what
-/// changes) are read while readers keep answering from the index; only the commit of what was
-/// read takes the write lock, for microseconds. Events are published under that lock, so they
+/// changes) are read while readers keep answering from the index, and committed under the
+/// write lock in microseconds; everything else (transcript tails, inboxes, registry entries,
+/// folder re-lists in batches of 32) is still read under the write lock. Events are published under that lock, so they
 /// leave in the order the index changed and each payload is the state right after its change.
 /// Blocking (file I/O): call it from the blocking pool.
 pub(crate) fn apply_and_publish(

@@ -152,7 +152,7 @@ fn special_files_and_links_are_refused_at_once() {
         Err(EditError::Refused(msg)) => assert!(msg.contains("symbolic link"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(read(&dir, "real/1.json"), "{\"id\":\"1\"}");
 }
 

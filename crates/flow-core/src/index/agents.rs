@@ -377,7 +377,9 @@ impl Index {
                 }
             }
         }
-        self.refresh_subagents_running();
+        if self.refresh_subagents_running() {
+            self.generation += 1;
+        }
     }
 
     /// The id a session has on the board: its task folder when it has one (`<uuid>`, the
@@ -465,7 +467,9 @@ impl Index {
         if !found.is_empty() {
             self.subagents.insert(session.to_owned(), found);
         }
-        self.refresh_subagents_running();
+        if self.refresh_subagents_running() {
+            self.generation += 1;
+        }
         changed
     }
 

@@ -485,3 +485,36 @@ fn a_team_list_links_to_its_lead_and_is_named_by_the_team() {
     assert!(deltas.contains(&Delta::Metadata), "{deltas:?}");
     assert_eq!(index.summary("t").unwrap().team, None);
 }
+
+#[test]
+fn a_read_overtaken_by_a_folder_re_read_in_the_same_batch_is_dropped() {
+    let t = Tree::new();
+    t.write("tasks/s1/1.json", &task_json("1", "pending"));
+    let mut index = Index::scan(t.layout());
+    t.write("tasks/s1/1.json", &task_json("1", "in_progress"));
+    let batch = vec![
+        Change::SessionDir {
+            session: "s1".into(),
+        },
+        Change::TaskFile {
+            session: "s1".into(),
+            file: "1.json".into(),
+        },
+    ];
+    let (pending, rest) = index.split_reads(batch);
+    let reads: Vec<TaskRead> = pending.into_iter().map(PendingRead::run).collect();
+    // A newer version lands before the folder is re-read in the same batch.
+    t.write("tasks/s1/1.json", &task_json("1", "completed"));
+    let mut deltas = index.apply(rest);
+    deltas.extend(index.apply_reads(reads));
+    let changes = deltas
+        .iter()
+        .filter(|d| matches!(d, Delta::Task { .. }))
+        .count();
+    assert_eq!(changes, 1, "one real change, not a repeat: {deltas:?}");
+    assert_eq!(
+        index.summary("s1").unwrap().counts.completed,
+        1,
+        "the newest version stays"
+    );
+}
