@@ -102,11 +102,30 @@ impl AppState {
         Ok(state)
     }
 
+    /// The index for a read. Called from request handlers on the runtime's worker threads:
+    /// when a writer holds the index (some changes are still read from disk under the write
+    /// lock), the wait is announced to the runtime (`block_in_place`), so the worker's other
+    /// connections, streams and pings move to another thread instead of waiting too.
     pub(crate) fn index(&self) -> RwLockReadGuard<'_, Index> {
-        // A poisoned lock means a panic mid-apply; the index is still usable data, so recover.
-        self.index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        match self.index.try_read() {
+            Ok(guard) => return guard,
+            // A poisoned lock means a panic mid-apply; the index is still usable data.
+            Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        let wait = || {
+            self.index
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(wait)
+        } else {
+            // A single-threaded runtime (tests, embedders) has no other worker to hand off to.
+            wait()
+        }
     }
 
     /// Re-reads what Flow itself just wrote, so the writer's response and every client's event
