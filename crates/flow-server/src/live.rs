@@ -287,6 +287,27 @@ pub(crate) fn apply_and_publish(
         index.apply(rest)
     };
     deltas.extend(index.apply_reads(reads));
+    // Both phases may announce the same team, list or session; each payload is rendered from
+    // the index as it is now, so a repeat would say the same thing twice.
+    let mut seen = Vec::new();
+    deltas.retain(|d| {
+        let once = matches!(
+            d,
+            flow_core::Delta::Metadata
+                | flow_core::Delta::SessionState { .. }
+                | flow_core::Delta::TeamUpdate { .. }
+                | flow_core::Delta::PlanUpdate { .. }
+                | flow_core::Delta::Todos { .. }
+        );
+        if !once {
+            return true;
+        }
+        if seen.contains(d) {
+            return false;
+        }
+        seen.push(d.clone());
+        true
+    });
     publish(&index, hub, &deltas);
 }
 
