@@ -288,6 +288,11 @@ struct TranscriptEntry {
     cursor: Option<TranscriptCursor>,
 }
 
+/// How much of a transcript one read under the index's write lock takes (a few milliseconds
+/// of work); the rest follows in later batches, so a newly shown 500 MB transcript never makes
+/// every reader wait for it. The cold scan, which holds no lock, reads transcripts whole.
+pub const TRANSCRIPT_STEP: u64 = 8 << 20;
+
 /// Transcripts written within this long are read even when nothing links them, so the
 /// *Activity* view can name sessions that keep no task list.
 const READ_HORIZON: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -365,6 +370,9 @@ pub struct Index {
     list_links: HashMap<String, String>,
     /// Slugs whose sessions changed (a transcript's slug came or went) since the last apply.
     slugs_touched: BTreeSet<String>,
+    /// Transcripts read only in part (a read under the write lock stops after
+    /// [`TRANSCRIPT_STEP`]): their next step is due, see [`Index::take_unfinished`].
+    unfinished: BTreeSet<(String, String)>,
     /// Something that links shared lists changed (a `TaskCreate` read, a folder came or went,
     /// a shared list's task changed, a team's config changed): re-link before answering.
     relink_dirty: bool,
@@ -470,6 +478,7 @@ impl Index {
             todos: todos::Todos::default(),
             list_links: HashMap::new(),
             slugs_touched: BTreeSet::new(),
+            unfinished: BTreeSet::new(),
             relink_dirty: false,
             generation: 0,
         }
@@ -813,6 +822,15 @@ impl Index {
             }
         }
         (reads, rest)
+    }
+
+    /// The transcripts read only in part, as changes that continue them: the index task
+    /// applies them in a later batch (readers get the index in between).
+    pub fn take_unfinished(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.unfinished)
+            .into_iter()
+            .map(|(project, session)| Change::Transcript { project, session })
+            .collect()
     }
 
     /// Commits task files read by [`PendingRead::run`]. No I/O: the write lock a caller holds
@@ -1162,8 +1180,18 @@ impl Index {
             cursor.task_subjects.len(),
             cursor.task_subjects.last().cloned(),
         );
-        if let Err(err) = cursor.read_new(&entry.path) {
-            tracing::warn!(path = %entry.path.display(), %err, "could not read transcript");
+        match cursor.read_some(&entry.path, TRANSCRIPT_STEP) {
+            Ok((_, true)) => {
+                self.unfinished
+                    .insert((entry.project.clone(), stem.to_owned()));
+            }
+            Ok((_, false)) => {
+                self.unfinished
+                    .remove(&(entry.project.clone(), stem.to_owned()));
+            }
+            Err(err) => {
+                tracing::warn!(path = %entry.path.display(), %err, "could not read transcript");
+            }
         }
         if creates
             != (

@@ -91,6 +91,13 @@ impl TranscriptCursor {
     /// Reads whatever was appended since the last call and reports whether `meta` changed.
     /// A file that shrank was replaced or truncated, so it is read again from the start.
     pub fn read_new(&mut self, path: &Path) -> io::Result<bool> {
+        self.read_some(path, u64::MAX).map(|(changed, _)| changed)
+    }
+
+    /// Like [`read_new`](Self::read_new), but stops after about `budget` bytes: returns
+    /// whether `meta` changed and whether more is left to read. A caller holding a lock reads a
+    /// huge transcript in steps instead of all at once.
+    pub fn read_some(&mut self, path: &Path, budget: u64) -> io::Result<(bool, bool)> {
         // Never a blocking open or an endless read: a FIFO or a device is not a transcript.
         let mut file = crate::read::open_regular(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"))?;
@@ -100,19 +107,21 @@ impl TranscriptCursor {
             *self = Self::default();
         }
         if len == self.offset {
-            return Ok(self.meta != before);
+            return Ok((self.meta != before, false));
         }
         file.seek(SeekFrom::Start(self.offset))?;
         let mut buf = vec![0; CHUNK];
-        loop {
+        let mut read = 0u64;
+        while read < budget {
             let n = file.read(&mut buf)?;
             if n == 0 {
                 break;
             }
             self.offset += n as u64;
+            read += n as u64;
             self.feed(&buf[..n]);
         }
-        Ok(self.meta != before)
+        Ok((self.meta != before, self.offset < len))
     }
 
     pub(crate) fn feed(&mut self, mut bytes: &[u8]) {

@@ -134,7 +134,8 @@ impl IndexTask {
                     };
                     let roots_changed = batch.iter().any(is_root);
                     batch.retain(|c| !is_root(c));
-                    self.apply(batch).await;
+                    let more = self.apply(batch).await;
+                    pending.push(Instant::now(), more, true);
                     if roots_changed {
                         // A root came, went or changed: watch it again, then re-list the whole
                         // tree in small batches (like the reconciliation), never in one lock.
@@ -157,7 +158,8 @@ impl IndexTask {
                 _ = sweep_temps.tick() => self.sweep_temps().await,
                 () = std::future::ready(()), if !relist.is_empty() => {
                     if let Some(chunk) = relist.pop_front() {
-                        self.apply(chunk).await;
+                        let more = self.apply(chunk).await;
+                        pending.push(Instant::now(), more, true);
                     }
                 }
                 _ = reconcile.tick(), if relist.is_empty() => {
@@ -179,13 +181,21 @@ impl IndexTask {
     /// Applies a batch (file I/O, so on the blocking pool) and publishes its events while
     /// still holding the lock, so events leave in the order the index changed and each payload
     /// is the state right after its change.
-    async fn apply(&self, batch: Vec<Change>) {
+    /// Returns what is left to do: the next steps of transcripts read in part, which the
+    /// caller queues as a new batch, so readers get the index in between.
+    async fn apply(&self, batch: Vec<Change>) -> Vec<Change> {
         let this = self.clone();
         let res = tokio::task::spawn_blocking(move || {
-            apply_and_publish(&this.index, &this.writer, &this.hub, batch);
+            apply_and_publish(&this.index, &this.writer, &this.hub, batch)
         })
         .await;
-        crate::supervisor::log_join_error("applying file changes", res);
+        match res {
+            Ok(more) => more,
+            Err(err) => {
+                crate::supervisor::log_join_error("applying file changes", Err(err));
+                Vec::new()
+            }
+        }
     }
 
     /// Probes the live registry entries without holding the index, then writes only if a
@@ -269,7 +279,7 @@ pub(crate) fn apply_and_publish(
     writer: &Mutex<()>,
     hub: &Hub,
     batch: Vec<Change>,
-) {
+) -> Vec<Change> {
     let _one_writer = writer
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -309,6 +319,7 @@ pub(crate) fn apply_and_publish(
         true
     });
     publish(&index, hub, &deltas);
+    index.take_unfinished()
 }
 
 /// Brings the watch set in line with the roots on the blocking pool (placing a recursive

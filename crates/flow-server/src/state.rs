@@ -132,7 +132,9 @@ impl AppState {
     /// reflect it at once rather than after the watcher's echo (which then finds nothing new).
     /// Blocking: call it from the blocking pool.
     pub(crate) fn apply_now(&self, changes: Vec<flow_core::Change>) {
-        crate::live::apply_and_publish(&self.index, &self.index_writer, &self.hub, changes);
+        // An edit changes task files only; a transcript it could leave half-read is continued
+        // by its next append or the reconciliation.
+        let _ = crate::live::apply_and_publish(&self.index, &self.index_writer, &self.hub, changes);
     }
 
     pub(crate) fn responses(&self) -> &ResponseCache {

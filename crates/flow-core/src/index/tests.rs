@@ -518,3 +518,36 @@ fn a_read_overtaken_by_a_folder_re_read_in_the_same_batch_is_dropped() {
         "the newest version stays"
     );
 }
+
+#[test]
+fn a_huge_transcript_is_read_in_steps_between_batches() {
+    let t = Tree::new();
+    t.write("tasks/u1/1.json", &task_json("1", "pending"));
+    let mut index = Index::scan(t.layout());
+    let filler = format!(
+        "{{\"type\":\"assistant\",\"pad\":\"{}\"}}\n",
+        "x".repeat(1000)
+    );
+    let mut text = String::from("{\"type\":\"user\",\"cwd\":\"/r\",\"slug\":\"calm-fox\"}\n");
+    while (text.len() as u64) < TRANSCRIPT_STEP + (1 << 20) {
+        text.push_str(&filler);
+    }
+    text.push_str("{\"type\":\"custom-title\",\"customTitle\":\"At the end\"}\n");
+    t.write("projects/-r/u1.jsonl", &text);
+    let change = Change::Transcript {
+        project: "-r".into(),
+        session: "u1".into(),
+    };
+    index.apply([change.clone()]);
+    assert_eq!(
+        index.summary("u1").unwrap().name,
+        Some("calm-fox"),
+        "the first step"
+    );
+    let more = index.take_unfinished();
+    assert_eq!(more, [change], "the rest is due in a later batch");
+    assert!(index.take_unfinished().is_empty(), "taken once");
+    index.apply(more);
+    assert_eq!(index.summary("u1").unwrap().name, Some("At the end"));
+    assert!(index.take_unfinished().is_empty(), "read to the end");
+}
