@@ -6,7 +6,6 @@
 //! `cargo bench -p flow --bench agents` (add `-- quick` for 2,000 sessions).
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,10 @@ use serde_json::{Value, json};
 mod conn;
 #[path = "support/flow.rs"]
 mod flow;
-use conn::Conn;
+#[path = "support/stats.rs"]
+mod stats;
+use conn::{Conn, first_complete_answer};
+use stats::{ms, pct};
 
 const LIVE: usize = 200;
 
@@ -51,47 +53,10 @@ fn entry(pid: u32, session: &str, status: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
-}
-
-async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
-    loop {
-        if let Some(mut conn) = Conn::open(addr).await {
-            let (status, body) = conn.get("/api/sessions?limit=all").await;
-            let listed = String::from_utf8_lossy(&body)
-                .matches("\"taskCount\"")
-                .count();
-            if status == 200 && listed == expect {
-                return Instant::now();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 async fn run(sessions: usize) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    flow::generate(
-        root,
-        &[
-            "--sessions",
-            &sessions.to_string(),
-            "--tasks",
-            "20",
-            "--transcript-kib",
-            "4",
-            "--transcript-only",
-            "0",
-            "--projects",
-            "50",
-        ],
-    );
+    flow::generate_large(root, sessions);
     let mut agents = Kill(Vec::new());
     std::fs::create_dir_all(root.join("sessions")).unwrap();
     for i in 0..LIVE {

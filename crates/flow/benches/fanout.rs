@@ -24,6 +24,9 @@ use tokio::sync::Mutex;
 
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/stats.rs"]
+mod stats;
+use stats::{pct as percentile, rss_kib};
 
 /// Writes per run; each is one `change` event every client must receive.
 const WRITES: usize = 20;
@@ -56,19 +59,7 @@ const SESSION: &str = "00000000-0000-4000-8000-000000000000";
 
 fn start_server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    flow::generate(
-        dir.path(),
-        &[
-            "--sessions",
-            "200",
-            "--tasks",
-            "20",
-            "--transcript-kib",
-            "64",
-            "--transcript-only",
-            "300",
-        ],
-    );
+    flow::generate_realistic(dir.path());
     let tasks = dir.path().join("tasks").join(SESSION);
     write_task(&tasks, 0);
     let port = flow::free_port();
@@ -118,15 +109,6 @@ fn write_task(dir: &std::path::Path, seq: usize) {
     });
     let body = serde_json::to_string_pretty(&task).unwrap();
     flow_core::fs::write_atomic(&dir.join("1.json"), body.as_bytes()).unwrap();
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Latency samples: for each write, the instants at which clients saw it.
@@ -191,14 +173,6 @@ async fn ws_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsize
             }
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
 }
 
 async fn run(n: usize, transport: Transport) {

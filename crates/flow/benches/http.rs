@@ -7,61 +7,26 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "support/conn.rs"]
 mod conn;
 #[path = "support/flow.rs"]
 mod flow;
-use conn::Conn;
+#[path = "support/stats.rs"]
+mod stats;
+use conn::{Conn, first_complete_answer};
+use flow::FlowServer;
+use stats::{ms, pct, rss_kib};
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn generate(out: &Path, args: &[&str]) {
-    flow::generate(out, args);
-}
-
-fn spawn(dir: &Path) -> (Server, Instant) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+/// The server, and when it was asked to start.
+fn spawn(dir: &Path) -> (FlowServer, Instant) {
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .args(["--dir", dir.to_str().unwrap(), "--port", &port.to_string()])
-        .args(["--data-dir", dir.join("flow-data").to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    (
-        Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        },
-        started,
-    )
+    (FlowServer::start(dir, &[]), started)
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
+fn rss_mib(pid: u32) -> f64 {
+    rss_kib(pid) as f64 / 1024.0
 }
 
 async fn latency(addr: SocketAddr, path: &str, n: usize) -> (Duration, Duration, usize) {
@@ -105,46 +70,8 @@ async fn throughput(addr: SocketAddr, path: &str, conns: usize, secs: f64) -> f6
     total as f64 / secs
 }
 
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-/// Polls until `/api/sessions?limit=all` lists `expect` sessions; returns that instant.
-async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
-    loop {
-        if let Some(mut conn) = Conn::open(addr).await {
-            let (status, body) = conn.get("/api/sessions?limit=all").await;
-            let listed = String::from_utf8_lossy(&body)
-                .matches("\"taskCount\"")
-                .count();
-            if status == 200 && listed == expect {
-                return Instant::now();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 async fn tree_200(dir: &Path) {
-    generate(
-        dir,
-        &[
-            "--sessions",
-            "200",
-            "--tasks",
-            "20",
-            "--transcript-kib",
-            "64",
-            "--transcript-only",
-            "300",
-        ],
-    );
+    flow::generate_realistic(dir);
     let (server, started) = spawn(dir);
     let ready = first_complete_answer(server.addr, 200).await;
     println!("\n### 200 sessions × 20 tasks + 300 transcript-only sessions (64 KiB transcripts)\n");
@@ -179,21 +106,7 @@ async fn tree_200(dir: &Path) {
 
 async fn tree_10k(dir: &Path) {
     let t = Instant::now();
-    generate(
-        dir,
-        &[
-            "--sessions",
-            "10000",
-            "--tasks",
-            "20",
-            "--transcript-kib",
-            "4",
-            "--transcript-only",
-            "0",
-            "--projects",
-            "50",
-        ],
-    );
+    flow::generate_large(dir, 10_000);
     println!(
         "\n### 10,000 sessions × 20 tasks (4 KiB transcripts; generated in {:.1} s)\n",
         t.elapsed().as_secs_f64()

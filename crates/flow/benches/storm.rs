@@ -14,21 +14,16 @@ use std::time::{Duration, Instant};
 mod conn;
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/stats.rs"]
+mod stats;
 use conn::Conn;
+use stats::{ms, pct};
 
 const RATE: u64 = 1_500;
 const SAMPLES: usize = 4_000;
 
 fn uuid(n: usize) -> String {
     format!("{n:08x}-0000-4000-8000-{:012x}", n * 7919)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
 async fn measure(addr: SocketAddr, path: &str) -> (Duration, Duration) {
@@ -49,19 +44,7 @@ async fn measure(addr: SocketAddr, path: &str) -> (Duration, Duration) {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    flow::generate(
-        root,
-        &[
-            "--sessions",
-            "200",
-            "--tasks",
-            "20",
-            "--transcript-kib",
-            "64",
-            "--transcript-only",
-            "300",
-        ],
-    );
+    flow::generate_realistic(root);
     let server = flow::FlowServer::start(root, &["--no-db"]);
     let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread()

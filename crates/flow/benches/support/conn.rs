@@ -1,7 +1,10 @@
 //! A minimal keep-alive HTTP/1.1 client shared by the benchmarks: the point is to measure the
 //! server, not a client library.
 
+#![allow(dead_code)]
+
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -62,5 +65,22 @@ impl Conn {
 
     pub(crate) async fn get(&mut self, path: &str) -> (u16, Vec<u8>) {
         self.send("GET", path, "").await
+    }
+}
+
+/// Polls until `/api/sessions?limit=all` lists `expect` sessions; returns that instant (the
+/// end of a cold start as a client sees it).
+pub(crate) async fn first_complete_answer(addr: SocketAddr, expect: usize) -> Instant {
+    loop {
+        if let Some(mut conn) = Conn::open(addr).await {
+            let (status, body) = conn.get("/api/sessions?limit=all").await;
+            let listed = String::from_utf8_lossy(&body)
+                .matches("\"taskCount\"")
+                .count();
+            if status == 200 && listed == expect {
+                return Instant::now();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

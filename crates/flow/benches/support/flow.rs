@@ -25,6 +25,44 @@ pub(crate) fn generate(out: &Path, args: &[&str]) {
     assert!(status.success(), "flow generate {args:?}");
 }
 
+/// The tree the fan-out and storm figures are measured on (and the read benchmark's small
+/// one): 200 sessions × 20 tasks plus 300 transcript-only sessions, 64 KiB transcripts.
+pub(crate) fn generate_realistic(out: &Path) {
+    generate(
+        out,
+        &[
+            "--sessions",
+            "200",
+            "--tasks",
+            "20",
+            "--transcript-kib",
+            "64",
+            "--transcript-only",
+            "300",
+        ],
+    );
+}
+
+/// The large tree of the cold-start figures: `sessions` sessions × 20 tasks over 50 projects,
+/// 4 KiB transcripts, none without a task list.
+pub(crate) fn generate_large(out: &Path, sessions: usize) {
+    generate(
+        out,
+        &[
+            "--sessions",
+            &sessions.to_string(),
+            "--tasks",
+            "20",
+            "--transcript-kib",
+            "4",
+            "--transcript-only",
+            "0",
+            "--projects",
+            "50",
+        ],
+    );
+}
+
 /// A free port on loopback.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
