@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tree, startFlow, launch, openBoard, task, artifacts } from './helpers.mjs';
+import { Tree, launch, task, artifacts, withBoard as withBoardOn } from './helpers.mjs';
 
 const S1 = 'aaaaaaaa-1111-4111-8111-111111111111';
 const S2 = 'bbbbbbbb-2222-4222-8222-222222222222';
@@ -66,18 +66,8 @@ function fakeNotifications() {
   };
 }
 
-async function withBoard(tree, fn, { hash = '', init } = {}) {
-  const flow = await startFlow(tree);
-  const page = await openBoard(browser, flow.url, hash, { init });
-  try {
-    await fn(page, flow);
-    assert.deepEqual(page.errors, [], 'no console errors');
-  } finally {
-    await page.context().close();
-    await flow.stop();
-    tree.remove();
-  }
-}
+const withBoard = (tree, fn, options) => withBoardOn(browser, tree, fn, options);
+
 
 const sidebarIds = (page) => page.locator('#session-list .session').evaluateAll((els) => els.map((e) => e.dataset.sessionId));
 const sessionIn = (page, sid, state) => page.locator(`#session-list .session[data-session-id="${sid}"][data-state="${state}"]`);

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tree, startFlow, launch, openBoard, task, artifacts } from './helpers.mjs';
+import { Tree, launch, openBoard, task, artifacts, withBoard as withBoardOn } from './helpers.mjs';
 
 const S1 = 'aaaaaaaa-1111-4111-8111-111111111111';
 const S2 = 'bbbbbbbb-2222-4222-8222-222222222222';
@@ -29,18 +29,8 @@ function sampleTree() {
   return tree;
 }
 
-async function withBoard(tree, fn, hash = '') {
-  const flow = await startFlow(tree);
-  const page = await openBoard(browser, flow.url, hash);
-  try {
-    await fn(page, flow);
-    assert.deepEqual(page.errors, [], 'no console errors');
-  } finally {
-    await page.context().close();
-    await flow.stop();
-    tree.remove();
-  }
-}
+const withBoard = (tree, fn, hash = '') => withBoardOn(browser, tree, fn, { hash });
+
 
 const column = (page, status) => page.locator(`.column[data-status="${status}"] .card`);
 const cardIds = async (page, status) => column(page, status).evaluateAll((els) => els.map((e) => e.dataset.taskId));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -99,6 +100,21 @@ export async function openBoard(browser, url, hash = '', { init } = {}) {
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForSelector('#conn[data-state="live"]');
   return page;
+}
+
+/** Runs `fn(page, flow)` on a board over `tree`, then asserts the page logged no console
+ * error, and closes the page, stops the server and removes the tree whatever happened. */
+export async function withBoard(browser, tree, fn, { hash = '', init } = {}) {
+  const flow = await startFlow(tree);
+  const page = await openBoard(browser, flow.url, hash, { init });
+  try {
+    await fn(page, flow);
+    assert.deepEqual(page.errors, [], 'no console errors');
+  } finally {
+    await page.context().close();
+    await flow.stop();
+    tree.remove();
+  }
 }
 
 export function task(id, status, extra = {}) {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tree, startFlow, launch, openBoard, task, artifacts } from './helpers.mjs';
+import { Tree, launch, task, artifacts, withBoard as withBoardOn } from './helpers.mjs';
 
 const TEAM = 'blue-team';
 const LEAD = 'aaaaaaaa-1111-4111-8111-111111111111';
@@ -23,18 +23,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function withBoard(tree, hash, fn) {
-  const flow = await startFlow(tree);
-  const page = await openBoard(browser, flow.url, hash);
-  try {
-    await fn(page, flow);
-    assert.deepEqual(page.errors, [], 'no console errors');
-  } finally {
-    await page.context().close();
-    await flow.stop();
-    tree.remove();
-  }
-}
+const withBoard = (tree, hash, fn) => withBoardOn(browser, tree, fn, { hash });
+
 
 let temps = 0;
 /** Replaces a file the way Claude Code does: a whole new file renamed over the old one. */
