@@ -152,13 +152,7 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
         } else {
             "No session matches the search (Esc clears it)."
         };
-        frame.render_widget(
-            Paragraph::new(hint)
-                .dark_gray()
-                .wrap(Wrap { trim: true })
-                .block(block),
-            area,
-        );
+        draw_hint(frame, area, block, hint);
         return;
     }
     // The label is cut to leave room for the progress at the right edge.
@@ -207,6 +201,17 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Style::new().add_modifier(Modifier::BOLD).fg(ACCENT)
         });
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// An empty pane that says why it is empty.
+fn draw_hint(frame: &mut Frame<'_>, area: Rect, block: Block<'static>, hint: &'static str) {
+    frame.render_widget(
+        Paragraph::new(hint)
+            .dark_gray()
+            .wrap(Wrap { trim: true })
+            .block(block),
+        area,
+    );
 }
 
 /// A session's state at a glance: `!` waits for you, `●` works, `○` is open but idle, blank
@@ -377,13 +382,7 @@ fn draw_teams(frame: &mut Frame<'_>, area: Rect, app: &App) {
     if app.teams.is_empty() {
         let hint = "No agent teams. Claude Code keeps a team in ~/.claude/teams/<name>/ while an \
                     agent leads one; it appears here live, with what each member works on.";
-        frame.render_widget(
-            Paragraph::new(hint)
-                .dark_gray()
-                .wrap(Wrap { trim: true })
-                .block(block),
-            area,
-        );
+        draw_hint(frame, area, block, hint);
         return;
     }
     let inner = usize::from(area.width.saturating_sub(2));
