@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{ClaudeTree, TestServer, is_update};
+use crate::support::{ClaudeTree, TestServer, is_update, texts};
 
 /// How long any answer may take here; a hang fails the test instead of stalling it.
 const PROMPT: Duration = Duration::from_secs(3);
@@ -125,12 +125,7 @@ async fn special_files_appearing_at_runtime_never_stall_the_live_board() {
         server.get_json("/api/sessions/s1", 200),
     )
     .await;
-    let ids: Vec<&str> = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = texts(&tasks, "id");
     assert_eq!(ids, ["1", "9"]);
     prompt(
         "GET /api/activity",

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::support::{Agent, ClaudeTree, SseClient, TestServer};
+use crate::support::{Agent, ClaudeTree, SseClient, TestServer, texts};
 
 const LEAD: &str = "7e1d0c2a-1111-4000-8000-00000000000a";
 const LEAD2: &str = "7e1d0c2a-2222-4000-8000-00000000000b";
@@ -368,12 +368,7 @@ async fn the_team_list_is_named_placed_and_linked_to_its_lead() {
 
     // The lead that keeps no list is the team's list on the board, never a second item.
     let activity = server.get_json("/api/activity?since=all", 200).await;
-    let ids: Vec<&str> = activity
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = texts(&activity, "id");
     assert!(ids.contains(&TEAM) && ids.contains(&LEAD2), "{ids:?}");
     assert!(!ids.contains(&LEAD), "{ids:?}");
     assert_eq!(ids.len(), 3, "{ids:?}");
@@ -612,12 +607,7 @@ async fn hostile_team_files_never_hide_the_rest() {
     let teams = tokio::time::timeout(Duration::from_secs(5), server.get_json("/api/teams", 200))
         .await
         .expect("answers promptly");
-    let names: Vec<&str> = teams
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = texts(&teams, "name");
     assert!(
         names.contains(&TEAM) && names.contains(&"nameless"),
         "{names:?}"
@@ -736,12 +726,7 @@ async fn a_shared_task_list_is_one_item_linked_to_the_session_that_writes_it() {
     assert_eq!(sessions.as_array().unwrap().len(), 2, "no phantom session");
 
     let activity = server.get_json("/api/activity?since=all", 200).await;
-    let ids: Vec<&str> = activity
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = texts(&activity, "id");
     assert_eq!(
         ids.len(),
         2,

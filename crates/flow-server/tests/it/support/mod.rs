@@ -385,6 +385,15 @@ impl WsClient {
     }
 }
 
+/// The text of `key` in every item of a JSON list (ids, timestamps…), in order.
+pub fn texts<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|item| item[key].as_str().expect("a text field"))
+        .collect()
+}
+
 /// Matches an `update` event for one file.
 pub fn is_update(event: &Value, kind: &str, session: &str, file: Option<&str>) -> bool {
     event["type"] == "update"
