@@ -268,21 +268,10 @@ mod at {
         /// Creates it exclusively (never reusing or following anything that exists) with the
         /// permission bits `mode`.
         pub fn create_in(dir: BorrowedFd<'d>, mode: u32) -> io::Result<Self> {
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
             let flags =
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .subsec_nanos();
             loop {
-                let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-                let name = format!(
-                    "{}{:x}-{nanos:x}-{n:x}{}",
-                    super::TEMP_PREFIX,
-                    std::process::id(),
-                    super::TEMP_SUFFIX
-                );
+                let name = temp_name();
                 let perms = Mode::from_bits_truncate(mode & 0o777);
                 match rustix::fs::openat(dir, name.as_str(), flags, perms) {
                     Ok(fd) => {
