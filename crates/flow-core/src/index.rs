@@ -553,7 +553,14 @@ impl Index {
     /// processed before task folders, so a folder added in the same batch as its transcript
     /// is named at once; otherwise changes keep their order, and a repeat is dropped.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Vec<Delta> {
-        let mut changes: Vec<Change> = changes.into_iter().collect();
+        self.apply_batch(changes.into_iter().collect(), Vec::new())
+    }
+
+    /// One batch: `changes` re-read here, and task files already read by
+    /// [`PendingRead::run`] (see [`Index::split_reads`]) committed after them; then what every
+    /// batch ends with, once: shared lists re-linked, each team, plan and metadata change
+    /// announced once, a new generation if anything visible changed.
+    pub fn apply_batch(&mut self, mut changes: Vec<Change>, reads: Vec<TaskRead>) -> Vec<Delta> {
         changes.sort_by_key(|c| match c {
             Change::AllRoots => 0,
             Change::RegistryRoot | Change::Registry { .. } => 1,
@@ -567,7 +574,14 @@ impl Index {
         });
         let mut seen = std::collections::HashSet::new();
         changes.retain(|c| seen.insert(c.clone()));
-        let teams_before = self.team_fingerprints(&self.teams_touched_by(&changes));
+        let mut touched = self.teams_touched_by(&changes);
+        touched.extend(
+            reads
+                .iter()
+                .filter(|r| self.teams.contains_key(&r.session))
+                .map(|r| r.session.clone()),
+        );
+        let teams_before = self.team_fingerprints(&touched);
         let mut deltas = Vec::new();
         let mut metadata = false;
         for change in changes {
@@ -610,6 +624,9 @@ impl Index {
                     }
                 }
             }
+        }
+        for read in reads {
+            self.commit_task(read, &mut deltas);
         }
         metadata |= self.relink_if_dirty();
         for slug in std::mem::take(&mut self.slugs_touched) {
@@ -837,18 +854,7 @@ impl Index {
     /// for this lasts microseconds. The caller must make sure nothing else changed those files'
     /// entries between the split and this call (one applier at a time).
     pub fn apply_reads(&mut self, reads: Vec<TaskRead>) -> Vec<Delta> {
-        let mut deltas = Vec::new();
-        let touched: BTreeSet<String> = reads
-            .iter()
-            .filter(|r| self.teams.contains_key(&r.session))
-            .map(|r| r.session.clone())
-            .collect();
-        let teams_before = self.team_fingerprints(&touched);
-        for read in reads {
-            self.commit_task(read, &mut deltas);
-        }
-        self.finish_batch(teams_before, &mut deltas);
-        deltas
+        self.apply_batch(Vec::new(), reads)
     }
 
     /// What every batch of changes ends with: shared task lists re-linked if anything they

@@ -291,33 +291,7 @@ pub(crate) fn apply_and_publish(
     let mut index = index
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut deltas = if rest.is_empty() {
-        Vec::new()
-    } else {
-        index.apply(rest)
-    };
-    deltas.extend(index.apply_reads(reads));
-    // Both phases may announce the same team, list or session; each payload is rendered from
-    // the index as it is now, so a repeat would say the same thing twice.
-    let mut seen = Vec::new();
-    deltas.retain(|d| {
-        let once = matches!(
-            d,
-            flow_core::Delta::Metadata
-                | flow_core::Delta::SessionState { .. }
-                | flow_core::Delta::TeamUpdate { .. }
-                | flow_core::Delta::PlanUpdate { .. }
-                | flow_core::Delta::Todos { .. }
-        );
-        if !once {
-            return true;
-        }
-        if seen.contains(d) {
-            return false;
-        }
-        seen.push(d.clone());
-        true
-    });
+    let deltas = index.apply_batch(rest, reads);
     publish(&index, hub, &deltas);
     index.take_unfinished()
 }
