@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{flow, start, wait_exit};
+use crate::support::{flow, start, terminate};
 
 #[test]
 fn help_documents_every_option() {
@@ -92,12 +92,7 @@ fn missing_claude_dir_serves_empty_board_and_sigterm_ends_streams_fast() {
         );
     }
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = wait_exit(&mut child, Duration::from_secs(1));
+    let status = terminate(&mut child, Duration::from_secs(1));
     if status.is_none() {
         let _ = child.kill();
     }
@@ -207,12 +202,7 @@ fn fifos_and_devices_in_the_claude_dir_neither_hang_the_start_nor_sigterm() {
         "{res}"
     );
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = wait_exit(&mut child, Duration::from_secs(1));
+    let status = terminate(&mut child, Duration::from_secs(1));
     assert!(
         status
             .expect("flow must exit within 1 s of SIGTERM")

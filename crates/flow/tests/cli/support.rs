@@ -56,6 +56,16 @@ pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::proce
     })
 }
 
+/// Sends SIGTERM to `child` and waits up to `limit` for it to exit (see [`wait_exit`]).
+pub(crate) fn terminate(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    wait_exit(child, limit)
+}
+
 /// Spawns `cmd` (a server) and returns it with its address, read from the "listening" line.
 pub(crate) fn spawn_listening_cmd(cmd: Command) -> (Child, String) {
     spawn_listening(cmd)
