@@ -22,6 +22,12 @@ pub struct Plan<Id> {
     /// Every prerequisite of every node (self edges excluded), kept so that
     /// [`Plan::root_blockers`] can walk on demand instead of for every node up front.
     pre: Csr,
+    /// The reverse of `pre`, so [`Plan::set_status`] can reach the nodes a status touches.
+    dependents: Csr,
+    /// `order` as node indices, so `ready` can be refiltered without a lookup per node.
+    order_idx: Vec<usize>,
+    /// Which nodes have a self edge: they block themselves until done.
+    self_edge: Vec<bool>,
 }
 
 /// What the resolver derived for one node.
@@ -137,6 +143,100 @@ impl<Id: Clone + Ord> Plan<Id> {
     fn index_of(&self, id: &Id) -> Option<usize> {
         self.nodes.binary_search_by(|it| it.id.cmp(id)).ok()
     }
+
+    /// Changes one node's status in place, as if the graph had been resolved again with it:
+    /// the order, layers and cycles depend only on the edges and the queue keys, so only the
+    /// node's own state, its dependents' `blocked_by` and state (when done-ness flips), the
+    /// affected `would_unblock` lists and `ready` move. This is what keeps a claim, a heartbeat
+    /// or a completion cheap on a graph of thousands of features. Returns `false` (and changes
+    /// nothing) for an unknown id.
+    pub fn set_status(&mut self, id: &Id, status: Status) -> bool {
+        let Some(u) = self.index_of(id) else {
+            return false;
+        };
+        let was_done = self.nodes[u].status == Status::Done;
+        self.nodes[u].status = status;
+        let mut touched = vec![u];
+        if was_done != (status == Status::Done) {
+            touched.extend_from_slice(self.dependents.of(u));
+        }
+        for &t in &touched {
+            self.rederive(t);
+        }
+        // `would_unblock` of a node depends on its dependents' states: refresh it for every
+        // prerequisite of a node whose state may have moved, and for the node itself.
+        let mut owners: Vec<usize> = touched
+            .iter()
+            .flat_map(|&t| self.pre.of(t).iter().copied())
+            .chain([u])
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        for p in owners {
+            let mut list: Vec<Id> = self
+                .dependents
+                .of(p)
+                .iter()
+                .filter(|&&d| {
+                    let node = &self.nodes[d];
+                    node.state == State::Blocked
+                        && node.blocked_by.len() == 1
+                        && node.blocked_by[0] == self.nodes[p].id
+                })
+                .map(|&d| self.nodes[d].id.clone())
+                .collect();
+            list.sort();
+            self.nodes[p].would_unblock = list;
+        }
+        self.ready = self
+            .order_idx
+            .iter()
+            .filter(|&&v| self.nodes[v].state == State::Ready)
+            .map(|&v| self.nodes[v].id.clone())
+            .collect();
+        true
+    }
+
+    /// Recomputes `blocked_by` and `state` of node `u` from its prerequisites' statuses.
+    fn rederive(&mut self, u: usize) {
+        let done = |v: usize| self.nodes[v].status == Status::Done;
+        let mut blocked_by: Vec<Id> = self
+            .pre
+            .of(u)
+            .iter()
+            .filter(|&&p| !done(p))
+            .map(|&p| self.nodes[p].id.clone())
+            .collect();
+        if self.self_edge[u] && !done(u) {
+            blocked_by.push(self.nodes[u].id.clone());
+        }
+        // Missing prerequisites never change: keep the ones that name no node.
+        let absent: Vec<Id> = self.nodes[u]
+            .blocked_by
+            .iter()
+            .filter(|it| self.index_of(it).is_none())
+            .cloned()
+            .collect();
+        blocked_by.extend(absent);
+        blocked_by.sort();
+        let node = &mut self.nodes[u];
+        node.state = state_of(node.status, node.in_cycle, !blocked_by.is_empty());
+        node.blocked_by = blocked_by;
+    }
+}
+
+/// The contract's precedence for one node.
+fn state_of(status: Status, in_cycle: bool, blocked: bool) -> State {
+    match status {
+        Status::Done => State::Done,
+        Status::Cancelled => State::Cancelled,
+        Status::NeedsInput => State::NeedsInput,
+        _ if in_cycle => State::Cycle,
+        _ if blocked => State::Blocked,
+        Status::InProgress => State::InProgress,
+        Status::Review => State::Review,
+        Status::Pending => State::Ready,
+    }
 }
 
 /// Resolves the dependency graph given by `nodes` and `edges` (see the crate docs). Runs in
@@ -178,6 +278,9 @@ pub fn resolve<Id: Clone + Ord>(nodes: &[Node<Id>], edges: &[Edge<Id>]) -> Plan<
         duplicates,
         nodes: plans,
         pre: links.pre,
+        dependents: links.dependents,
+        order_idx: shape.order,
+        self_edge: links.self_edge,
     }
 }
 
@@ -378,16 +481,7 @@ fn derive<Id: Clone + Ord>(
         }
         blocked_by.sort();
         let in_cycle = shape.cyclic[shape.comp[u]];
-        let state = match node.status {
-            Status::Done => State::Done,
-            Status::Cancelled => State::Cancelled,
-            Status::NeedsInput => State::NeedsInput,
-            _ if in_cycle => State::Cycle,
-            _ if !blocked_by.is_empty() => State::Blocked,
-            Status::InProgress => State::InProgress,
-            Status::Review => State::Review,
-            Status::Pending => State::Ready,
-        };
+        let state = state_of(node.status, in_cycle, !blocked_by.is_empty());
         if state == State::Blocked && blocked_by.len() == 1 && unmet.len() == 1 {
             unblocks.push((unmet[0], u));
         }

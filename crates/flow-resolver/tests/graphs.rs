@@ -118,6 +118,22 @@ proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(512) })]
 
     #[test]
+    fn set_status_matches_resolving_again(
+        g in graph(30, false),
+        changes in prop::collection::vec((any::<Index>(), 0..STATUSES.len()), 1..6),
+    ) {
+        let mut plan = resolve(&g.nodes, &g.edges);
+        let mut nodes = g.nodes.clone();
+        for (at, s) in changes {
+            let i = at.index(nodes.len());
+            nodes[i].status = STATUSES[s];
+            prop_assert!(plan.set_status(&nodes[i].id, STATUSES[s]));
+            prop_assert_eq!(&plan, &resolve(&nodes, &g.edges));
+        }
+        prop_assert!(!plan.set_status(&(g.n + 7), Status::Done));
+    }
+
+    #[test]
     fn order_respects_every_edge_of_a_dag(g in graph(40, true)) {
         let plan = resolve(&g.nodes, &g.edges);
         let mut sorted = plan.order().to_vec();
