@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 mod agents;
+mod hooks;
 mod lists;
 mod plans;
 mod teams;
@@ -865,6 +866,7 @@ impl Index {
         teams_before: std::collections::BTreeMap<String, teams::Fingerprint>,
         deltas: &mut Vec<Delta>,
     ) {
+        self.expire_hooks(deltas);
         if self.relink_if_dirty() {
             deltas.push(Delta::Metadata);
         }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod edit;
 pub mod fs;
+pub mod hooks;
 #[cfg(test)]
 mod fuzz;
 pub mod ids;

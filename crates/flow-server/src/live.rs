@@ -296,6 +296,25 @@ pub(crate) fn apply_and_publish(
     index.take_unfinished()
 }
 
+/// Applies a change that comes from outside the files (a hook call) under the one-writer rule,
+/// and publishes its events under the write lock, as [`apply_and_publish`] does. Blocking:
+/// call it from the blocking pool.
+pub(crate) fn apply_direct(
+    index: &RwLock<Index>,
+    writer: &Mutex<()>,
+    hub: &Hub,
+    change: impl FnOnce(&mut Index) -> Vec<flow_core::Delta>,
+) {
+    let _one_writer = writer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut index = index
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let deltas = change(&mut index);
+    publish(&index, hub, &deltas);
+}
+
 /// Brings the watch set in line with the roots on the blocking pool (placing a recursive
 /// watch walks the tree); returns whether it changed.
 async fn sync_watches(watches: &mut Option<Watches>, renew: bool) -> bool {

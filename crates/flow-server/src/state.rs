@@ -137,6 +137,15 @@ impl AppState {
         let _ = crate::live::apply_and_publish(&self.index, &self.index_writer, &self.hub, changes);
     }
 
+    /// Lays a hook call over the index (contract §8) and publishes what it changed.
+    /// Blocking: call it from the blocking pool.
+    pub(crate) fn apply_hook(&self, signal: flow_core::hooks::HookSignal) {
+        let now = std::time::SystemTime::now();
+        crate::live::apply_direct(&self.index, &self.index_writer, &self.hub, |index| {
+            index.apply_hook(signal, now)
+        });
+    }
+
     pub(crate) fn responses(&self) -> &ResponseCache {
         &self.responses
     }

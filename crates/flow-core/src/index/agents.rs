@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
+use super::hooks::subagent_running;
 use super::{Delta, Index, Stamp, list_dir};
 use crate::process::{Liveness, ProcessProbe};
 use crate::read::{open_regular, read_capped};
@@ -97,6 +98,8 @@ pub(super) struct Registry {
     /// Session uuid → the state last reported for it, so a change is reported once.
     reported: HashMap<String, (AgentState, Option<String>)>,
     probe: Option<ProcessProbe>,
+    /// What hooks said, laid over the entries (`index/hooks.rs`).
+    pub(super) hooks: super::hooks::Hooks,
 }
 
 /// One subagent of a session.
@@ -109,7 +112,7 @@ pub struct Subagent {
     pub started_at: Option<String>,
     pub last_activity: SystemTime,
     pub running: bool,
-    stamp: Stamp,
+    pub(super) stamp: Stamp,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,15 +159,50 @@ impl Registry {
         self.live = live.into_iter().map(|(k, (file, _))| (k, file)).collect();
     }
 
-    pub(super) fn liveness(&self, uuid: &str) -> SessionLiveness<'_> {
-        let Some(entry) = self
-            .live
+    fn live_entry(&self, uuid: &str) -> Option<&RegistryEntry> {
+        self.live
             .get(uuid)
             .and_then(|file| self.records.get(file))
             .and_then(|r| r.entry.as_ref())
-        else {
-            return ENDED;
+    }
+
+    /// When the live entry of `uuid` was last rewritten.
+    pub(super) fn live_rewrite(&self, uuid: &str) -> Option<SystemTime> {
+        self.live_entry(uuid)?
+            .updated_at
+            .map(crate::time::from_epoch_ms)
+    }
+
+    /// The live entry's state, or a hook's where one is in force (a hook outranks the entry
+    /// until the files move on); a session whose entries are all dead has ended, whatever a
+    /// hook said; one the registry never named (older Claude Code) is what its hooks say.
+    pub(super) fn liveness(&self, uuid: &str) -> SessionLiveness<'_> {
+        let hook = self.hooks.states.get(uuid);
+        let Some(entry) = self.live_entry(uuid) else {
+            return match hook {
+                Some(h) if !self.knows(uuid) => SessionLiveness {
+                    state: h.state,
+                    live: h.state != AgentState::Ended,
+                    waiting_for: h.waiting_for.as_deref(),
+                    cwd: None,
+                    updated_at: Some(h.at),
+                },
+                _ => ENDED,
+            };
         };
+        let updated_at = entry
+            .updated_at
+            .or(entry.started_at)
+            .map(crate::time::from_epoch_ms);
+        if let Some(h) = hook {
+            return SessionLiveness {
+                state: h.state,
+                live: h.state != AgentState::Ended,
+                waiting_for: h.waiting_for.as_deref(),
+                cwd: entry.cwd.as_deref(),
+                updated_at: updated_at.max(Some(h.at)),
+            };
+        }
         let state = AgentState::from_status(entry.status.as_deref());
         SessionLiveness {
             state,
@@ -174,10 +212,7 @@ impl Registry {
                 .as_deref()
                 .filter(|_| state == AgentState::Waiting),
             cwd: entry.cwd.as_deref(),
-            updated_at: entry
-                .updated_at
-                .or(entry.started_at)
-                .map(crate::time::from_epoch_ms),
+            updated_at,
         }
     }
 
@@ -334,14 +369,15 @@ impl Index {
     fn subagents_running_would_flip(&self) -> bool {
         let now = SystemTime::now();
         self.subagents.iter().any(|(session, agents)| {
-            let live = self.registry.live.contains_key(session);
-            agents
-                .values()
-                .any(|a| a.running != (live && recent(now, a.last_activity)))
+            let live = self.registry.liveness(session).live;
+            agents.values().any(|a| {
+                let hook = self.registry.hooks.agent(session, &a.agent_id);
+                a.running != subagent_running(live, hook, a, now)
+            })
         })
     }
 
-    fn registry_changed(&mut self, touched: Vec<String>, deltas: &mut Vec<Delta>) {
+    pub(super) fn registry_changed(&mut self, touched: Vec<String>, deltas: &mut Vec<Delta>) {
         if touched.is_empty() {
             return;
         }
@@ -460,6 +496,12 @@ impl Index {
             };
             found.insert(id.to_owned(), agent);
         }
+        // A subagent a hook announced keeps its stand-in until its transcript appears.
+        for (id, agent) in known.iter() {
+            if !found.contains_key(id) && self.registry.hooks.agent(session, id).is_some() {
+                found.insert(id.clone(), agent.clone());
+            }
+        }
         let changed = found.len() != known.len()
             || found
                 .iter()
@@ -478,9 +520,10 @@ impl Index {
         let now = SystemTime::now();
         let mut flipped = false;
         for (session, agents) in &mut self.subagents {
-            let live = self.registry.live.contains_key(session);
+            let live = self.registry.liveness(session).live;
             for agent in agents.values_mut() {
-                let running = live && recent(now, agent.last_activity);
+                let hook = self.registry.hooks.agent(session, &agent.agent_id);
+                let running = subagent_running(live, hook, agent, now);
                 flipped |= running != agent.running;
                 agent.running = running;
             }
@@ -520,7 +563,7 @@ impl Index {
     }
 }
 
-fn recent(now: SystemTime, at: SystemTime) -> bool {
+pub(super) fn recent(now: SystemTime, at: SystemTime) -> bool {
     now.duration_since(at)
         .map_or(true, |age| age < SUBAGENT_RUNNING_WINDOW)
 }

@@ -90,6 +90,7 @@ impl Index {
                 }
             }
         }
+        links.extend(self.hook_list_links());
         let changed = links != self.list_links;
         self.list_links = links;
         changed

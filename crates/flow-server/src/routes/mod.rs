@@ -3,6 +3,7 @@
 mod activity;
 mod edits;
 mod health;
+mod hooks;
 mod plan;
 mod plans;
 mod sessions;
@@ -41,6 +42,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/tasks/{session_id}/{task_id}/note", post(edits::add_note))
         .route("/tasks/{session_id}/{task_id}", delete(edits::delete_task))
         .route("/theme", get(theme::get_theme).post(theme::set_theme))
+        .route("/hooks", post(hooks::receive_hook))
         .nest("/features", features_routes())
         .route("/events", get(crate::sse::events))
         .route("/ws", get(crate::ws::upgrade))
