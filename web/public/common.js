@@ -1,10 +1,11 @@
 // What the board's modules share: the JSON API client (errors become exceptions carrying the
-// server's body) and a small DOM builder (text goes in as text nodes, never as HTML).
+// server's body and status; extra `headers`, such as If-Match, are sent along) and a small DOM
+// builder (text goes in as text nodes, never as HTML).
 
 export async function api(path, options = {}) {
   const res = await fetch(path, {
     ...options,
-    headers: options.body ? { 'Content-Type': 'application/json' } : undefined,
+    headers: { ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...options.headers },
   });
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
   if (!res.ok) {

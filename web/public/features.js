@@ -1,9 +1,11 @@
 // The Features view (contract §5): the feature store as columns by derived `state`, a
 // dependency graph drawn in SVG, and drag and drop to reorder, start and complete. Nothing moves
 // until the server agrees: cards sit where the last fetched list puts them, and a refused move
-// leaves the card in place with the server's reason (and its `blockedBy` chips) on it.
+// leaves the card in place with the server's reason (and its `blockedBy` chips) on it. People
+// add, edit and import features through the dialogs of feature-editor.js.
 
 import { api, el } from '/common.js';
+import { createFeatureEditor } from '/feature-editor.js';
 
 /** Columns by derived `state` (contract §5); `move` below says what a drop on each one asks for. */
 const COLUMNS = [
@@ -54,8 +56,12 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
   const modeButtons = ['columns', 'graph'].map((mode) => el('button', {
     type: 'button', dataset: { fmode: mode }, onclick: () => setMode(mode, true),
   }, mode === 'columns' ? 'Columns' : 'Graph'));
-  const head = el('header', { class: 'fhead' }, counts,
+  const editor = createFeatureEditor({ features: () => view.list?.features ?? [], saved });
+  const actions = el('div', { class: 'factions' },
+    el('button', { type: 'button', class: 'primary', id: 'feature-add', onclick: () => editor.openAdd() }, 'Add feature'),
+    el('button', { type: 'button', id: 'feature-import', onclick: () => editor.openImport() }, 'Import…'),
     el('div', { class: 'segmented', role: 'group', 'aria-label': 'Features view' }, modeButtons));
+  const head = el('header', { class: 'fhead' }, counts, actions);
   const message = el('div', { class: 'empty fmessage', hidden: true });
   const columns = COLUMNS.map((c) => el('div', { class: 'column fcolumn', dataset: { column: c.key } },
     el('h3', {}, c.title, ' ', el('span', { class: 'count' }, '0')),
@@ -109,9 +115,17 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
       view.problem = err.body?.code === 'features_disabled' ? 'disabled' : err.message;
     }
     render();
+    editor.listChanged();
   }
 
   const byId = (id) => view.list?.features.find((f) => f.id === id);
+
+  /** A form or an import was saved: show the list with it (its own event refetches too, and
+   * the two fetches coalesce); a single feature written is highlighted. */
+  function saved(ids) {
+    if (ids.length === 1) view.focus = ids[0];
+    refresh();
+  }
 
   // ----- writes --------------------------------------------------------------------------
 
@@ -255,7 +269,8 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
       parts = [el('h3', {}, 'Could not load features'), el('p', { class: 'error' }, view.problem)];
     } else if (empty) {
       parts = [el('h3', {}, 'No features yet'),
-        el('p', {}, 'Agents and scripts add them with ', el('code', {}, 'POST /api/features'), '; they appear here live.')];
+        el('p', {}, 'Add one with ', el('b', {}, 'Add feature'), ' or ', el('b', {}, 'Import…'), ' above, or ', el('code', {}, 'flow features add'),
+          '; agents and scripts add them with ', el('code', {}, 'POST /api/features'), '. They appear here live.')];
     }
     message.hidden = !parts;
     message.dataset.kind = view.problem === 'disabled' ? 'disabled' : view.problem ? 'error' : empty ? 'empty' : '';
@@ -303,7 +318,11 @@ export function createFeatures(root, { onModeChange = () => {} } = {}) {
     },
     el('div', { class: 'top' }, el('span', { class: 'task-id' }, `#${f.id}`),
       f.category ? el('span', { class: 'badge category' }, f.category) : null,
-      ['review', 'cancelled', 'cycle'].includes(f.state) ? el('span', { class: `badge state-${f.state}` }, label(f.state)) : null),
+      ['review', 'cancelled', 'cycle'].includes(f.state) ? el('span', { class: `badge state-${f.state}` }, label(f.state)) : null,
+      el('button', {
+        type: 'button', class: 'icon fedit', title: 'Edit', 'aria-label': `Edit #${f.id} ${f.name}`,
+        draggable: 'false', onclick: () => editor.openEdit(f),
+      }, '✎')),
     el('p', { class: 'subject' }, f.name),
     f.steps.length ? el('div', { class: 'fsteps', title: 'Acceptance steps done' },
       el('div', { class: 'progress' }, bar), el('span', { class: 'steps-text' }, `${done}/${f.steps.length} steps`)) : null,

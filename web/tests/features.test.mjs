@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Tree, startFlow, launch, openBoard, request, artifacts, task } from './helpers.mjs';
+import { Tree, startFlow, launch, openBoard, request, artifacts, task, expectRefused } from './helpers.mjs';
 
 let browser;
 
@@ -56,17 +56,6 @@ async function withFeatures(fn, { hash = '#/features', args = [], seeded = true 
     await flow.stop();
     tree.remove();
   }
-}
-
-/**
- * A refusal the test provokes is a real 4xx answer, and Chromium logs each one as a console
- * error. Those must be exactly the `expected` ones ("409 /api/features/3"); they are then taken
- * out of `page.errors`, so any other error (a script error, an unexpected 4xx) still fails.
- */
-function expectRefused(page, ...expected) {
-  assert.deepEqual(page.failedLoads, expected);
-  page.errors = page.errors.filter((e) => !e.startsWith('Failed to load resource:'));
-  page.failedLoads = [];
 }
 
 const card = (page, column, id) => page.locator(`.fcolumn[data-column="${column}"] .fcard[data-feature-id="${id}"]`);

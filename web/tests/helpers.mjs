@@ -117,6 +117,17 @@ export async function withBoard(browser, tree, fn, { hash = '', init } = {}) {
   }
 }
 
+/**
+ * A refusal the test provokes is a real 4xx answer, and Chromium logs each one as a console
+ * error. Those must be exactly the `expected` ones ("409 /api/features/3"); they are then taken
+ * out of `page.errors`, so any other error (a script error, an unexpected 4xx) still fails.
+ */
+export function expectRefused(page, ...expected) {
+  assert.deepEqual(page.failedLoads, expected);
+  page.errors = page.errors.filter((e) => !e.startsWith('Failed to load resource:'));
+  page.failedLoads = [];
+}
+
 export function task(id, status, extra = {}) {
   return { id: String(id), subject: `Task ${id}`, description: '', activeForm: `Working on ${id}`, status, blocks: [], blockedBy: [], ...extra };
 }
