@@ -13,6 +13,7 @@ mod extract;
 mod features;
 mod hub;
 mod live;
+mod mcp;
 mod routes;
 mod security;
 mod server;

@@ -53,8 +53,17 @@ pub fn build_router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    let mcp = flow_mcp::http_service(
+        crate::mcp::RouterApi {
+            router: Router::new()
+                .nest("/api", api.clone())
+                .with_state(state.clone()),
+        },
+        state.shutdown(),
+    );
     Router::new()
         .nest("/api", api)
+        .nest_service("/mcp", mcp)
         .fallback(crate::assets::serve)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,57 @@
+//! `/mcp` (contract §8): the MCP tools answered from this server's own `/api` router, in
+//! process, so a tool call is exactly the HTTP call (the same handlers, validation, atomic
+//! claims and errors) without a loopback connection. The request to `/mcp` itself passed the
+//! guard (Host, Origin, token) like any API request; the inner calls do not pass it again.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use flow_mcp::{ApiAnswer, FlowApi, Method};
+use serde_json::Value;
+use tower_service::Service;
+
+/// Answers can be large (every task of a big session); this bounds what one tool call holds.
+const MAX_ANSWER: usize = 64 << 20;
+
+/// The `/api` routes with their state, called like a client would.
+#[derive(Clone)]
+pub(crate) struct RouterApi {
+    pub(crate) router: Router,
+}
+
+impl FlowApi for RouterApi {
+    async fn call(
+        &self,
+        method: Method,
+        path: String,
+        body: Option<Value>,
+    ) -> Result<ApiAnswer, String> {
+        let method = match method {
+            Method::Get => axum::http::Method::GET,
+            Method::Post => axum::http::Method::POST,
+        };
+        let mut request = Request::builder().method(method).uri(&path);
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let request = request.body(body).map_err(|e| format!("{path}: {e}"))?;
+        let response = match self.router.clone().call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER)
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?
+        };
+        Ok(ApiAnswer { status, body })
+    }
+}
