@@ -123,7 +123,10 @@ pub fn parse(value: Value) -> Result<HookSignal, HookError> {
         "Stop" | "StopFailure" | "SessionStart" => state(AgentState::Idle, None),
         "SessionEnd" => state(AgentState::Ended, None),
         "PermissionRequest" => {
-            let reason = p.tool_name.as_deref().map(|t| format!("permission to use {t}"));
+            let reason = p
+                .tool_name
+                .as_deref()
+                .map(|t| format!("permission to use {t}"));
             waiting(reason.as_deref(), "permission")
         }
         "Notification" => match p.notification_type.as_deref() {

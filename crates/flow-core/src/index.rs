@@ -629,6 +629,7 @@ impl Index {
         for read in reads {
             self.commit_task(read, &mut deltas);
         }
+        self.expire_hooks(&mut deltas);
         metadata |= self.relink_if_dirty();
         for slug in std::mem::take(&mut self.slugs_touched) {
             if self.has_plan(&slug) {

@@ -5,9 +5,9 @@
 pub mod config;
 pub mod edit;
 pub mod fs;
-pub mod hooks;
 #[cfg(test)]
 mod fuzz;
+pub mod hooks;
 pub mod ids;
 pub mod index;
 pub mod layout;

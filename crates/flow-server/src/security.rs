@@ -8,7 +8,7 @@
 //! - a request that changes state, and any WebSocket upgrade, whose `Origin` is not this very
 //!   origin (or an allowed host), or that a browser marks `Sec-Fetch-Site: cross-site`, is
 //!   refused: that is cross-site request forgery or socket hijacking;
-//! - with a token configured, every `/api` call must present it (bearer header or the cookie
+//! - with a token configured, every `/api` and `/mcp` call must present it (bearer header or the cookie
 //!   set by the one-time `/?token=` link).
 
 use axum::extract::{Request, State};
@@ -30,7 +30,9 @@ pub(crate) async fn guard(State(app): State<AppState>, req: Request, next: Next)
     let Some(host) = host.filter(|h| host_allowed(h, &app.config.allowed_hosts)) else {
         return ApiError::Forbidden("Host not allowed").into_response();
     };
-    let is_api = req.uri().path().starts_with("/api");
+    // `/mcp` is the API by another protocol (contract §8): the same token and cross-site rules.
+    let path = req.uri().path();
+    let is_api = path.starts_with("/api") || path == "/mcp" || path.starts_with("/mcp/");
     let upgrade = headers
         .get(header::UPGRADE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));

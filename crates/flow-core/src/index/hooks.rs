@@ -199,7 +199,9 @@ impl Index {
             .hooks
             .lists
             .iter()
-            .filter(|(folder, _)| self.sessions.contains_key(*folder) && self.is_shared_list(folder))
+            .filter(|(folder, _)| {
+                self.sessions.contains_key(*folder) && self.is_shared_list(folder)
+            })
             .map(|(folder, uuid)| (folder.clone(), uuid.clone()))
             .collect()
     }
