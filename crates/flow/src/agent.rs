@@ -19,8 +19,8 @@ use crate::cli::{
 /// Why a client command stopped, as an exit code and a message for stderr.
 #[derive(Debug)]
 pub(crate) struct Failure {
-    code: u8,
-    message: String,
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 pub(crate) const FAILED: u8 = 1;
@@ -63,7 +63,7 @@ pub(crate) fn main(command: Command) -> ExitCode {
     }
 }
 
-fn client(connect: &ConnectArgs) -> Result<Client, Failure> {
+pub(crate) fn client(connect: &ConnectArgs) -> Result<Client, Failure> {
     Ok(Client::new(&connect.url, connect.auth_token.clone())?)
 }
 
@@ -88,7 +88,7 @@ async fn run(command: Command) -> Result<(), Failure> {
 }
 
 /// Writes to stdout; a closed pipe (`flow watch | head -1`) ends the command quietly.
-fn print(text: &str) -> Result<(), Failure> {
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -105,19 +105,19 @@ fn print(text: &str) -> Result<(), Failure> {
 
 /// An answer from the server: its exact text (what `--json` prints) and the parsed value the
 /// table is built from.
-struct Answer {
+pub(crate) struct Answer {
     text: String,
-    value: Value,
+    pub(crate) value: Value,
 }
 
 impl Answer {
-    fn parse(path: &str, text: String) -> Result<Self, Failure> {
+    pub(crate) fn parse(path: &str, text: String) -> Result<Self, Failure> {
         let value = decode_body(path, &text)?;
         Ok(Self { text, value })
     }
 
     /// The server's JSON as it sent it, one document per line.
-    fn print(&self) -> Result<(), Failure> {
+    pub(crate) fn print(&self) -> Result<(), Failure> {
         print(&format!("{}\n", self.text.trim_end()))
     }
 }
@@ -266,6 +266,9 @@ async fn tasks(args: TasksArgs) -> Result<(), Failure> {
 }
 
 async fn features(args: FeaturesArgs) -> Result<(), Failure> {
+    if let Some(command) = args.command {
+        return crate::features_cmd::run(command).await;
+    }
     let client = client(&args.out.connect)?;
     let mut query = Vec::new();
     for (key, value) in [
@@ -456,7 +459,7 @@ fn printable(cell: &str) -> String {
 
 /// A JSON value as one line of plain text for a human (strings unquoted, control characters
 /// escaped).
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => printable(s),
         Value::Null => String::new(),
@@ -464,7 +467,7 @@ fn text(value: &Value) -> String {
     }
 }
 
-fn id_list(ids: &[Value]) -> String {
+pub(crate) fn id_list(ids: &[Value]) -> String {
     ids.iter()
         .map(|id| format!("#{id}"))
         .collect::<Vec<_>>()

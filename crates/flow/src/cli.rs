@@ -107,6 +107,9 @@ pub(crate) struct TasksArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct FeaturesArgs {
+    /// `flow features add …`; without one, the list.
+    #[command(subcommand)]
+    pub(crate) command: Option<crate::features_cmd::FeaturesCommand>,
     #[command(flatten)]
     pub(crate) out: Output,
     /// Only these statuses, comma separated (pending, in_progress, review, needs_input, done,

@@ -3,6 +3,7 @@
 
 mod agent;
 mod cli;
+mod features_cmd;
 mod generate;
 
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 //! against a real server over a temporary Claude dir.
 
 mod agent;
+mod features;
 mod serve;
 mod support;
 mod tui;
