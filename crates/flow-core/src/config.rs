@@ -41,13 +41,72 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// When set, every API call must carry this bearer token (header or cookie).
     pub token: Option<String>,
-    /// The feature store's SQLite file; `None` turns the store off (`/api/features` → 404).
-    pub db: Option<PathBuf>,
+    /// Where the feature store lives; `None` turns the store off (`/api/features` → 404).
+    pub db: Option<Database>,
     /// Where "now" comes from: the run id, feature times, leases and their sweep. The system
     /// clock unless a test or an embedder hands in another.
     pub clock: Clock,
     /// How long a client may keep a connection waiting, and how many connections are held.
     pub limits: ConnectionLimits,
+}
+
+/// The feature store's database, as `--db`/`FLOW_DB` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An embedded SQLite file (the default).
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL, shared by several servers.
+    Postgres(String),
+}
+
+impl Database {
+    /// A `postgres://`/`postgresql://` URL, or a SQLite path. Any other `scheme://` is an
+    /// error rather than a file of that odd name.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let lower = raw.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(Database::Postgres(raw.to_owned()));
+        }
+        if let Some((scheme, _)) = raw.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return Err(format!(
+                "unsupported database URL scheme `{scheme}://`: give a SQLite file path or a postgres:// URL"
+            ));
+        }
+        Ok(Database::Sqlite(PathBuf::from(raw)))
+    }
+}
+
+impl std::fmt::Display for Database {
+    /// A SQLite path, or a PostgreSQL URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`; a `password=` query parameter
+/// is masked too.
+pub fn redact_password(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(start) = out.find("://").map(|i| i + 3)
+        && let Some(at) = out[start..].find('@').map(|i| start + i)
+        && let Some(colon) = out[start..at].find(':').map(|i| start + i)
+    {
+        out.replace_range(colon + 1..at, "***");
+    }
+    if let Some(p) = out.find("password=") {
+        let from = p + "password=".len();
+        let to = out[from..].find('&').map_or(out.len(), |i| from + i);
+        out.replace_range(from..to, "***");
+    }
+    out
 }
 
 /// What one client may cost the server: the timeouts that cut a connection that holds a slot
@@ -125,6 +184,34 @@ pub fn expand_tilde(raw: &str, home: Option<&Path>) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::{Database, redact_password};
+
+    #[test]
+    fn database_urls_and_paths() {
+        assert_eq!(
+            Database::parse("postgres://u:p@h/db"),
+            Ok(Database::Postgres("postgres://u:p@h/db".into()))
+        );
+        assert!(matches!(
+            Database::parse("PostgreSQL://h/db"),
+            Ok(Database::Postgres(_))
+        ));
+        assert_eq!(
+            Database::parse("/x/flow.db"),
+            Ok(Database::Sqlite("/x/flow.db".into()))
+        );
+        let err = Database::parse("mysql://h/db").unwrap_err();
+        assert!(err.contains("mysql://"), "{err}");
+        assert_eq!(
+            Database::Postgres("postgres://ann:s3cret@h:5/db".into()).to_string(),
+            "postgres://ann:***@h:5/db"
+        );
+        assert_eq!(
+            redact_password("postgres://h/db?user=a&password=x&sslmode=disable"),
+            "postgres://h/db?user=a&password=***&sslmode=disable"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -45,6 +45,14 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached (or stopped answering): nothing was written; reads
+    /// still answer from the last snapshot.
+    #[error("the feature store's database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    BadUrl(String),
 }
 
 impl StoreError {
@@ -64,7 +72,9 @@ impl StoreError {
             StoreError::LeaseLost => "lease_lost",
             StoreError::TooNew { .. } => "database_too_new",
             StoreError::Foreign { .. } => "database_not_flow",
-            StoreError::Io(_) | StoreError::Sqlite(_) => "internal",
+            StoreError::Unavailable(_) => "database_unavailable",
+            StoreError::BadUrl(_) => "bad_database_url",
+            StoreError::Io(_) | StoreError::Sqlite(_) | StoreError::Postgres(_) => "internal",
         }
     }
 }

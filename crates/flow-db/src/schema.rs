@@ -1,4 +1,4 @@
-//! The schema and its forward-only migrations, tracked by `PRAGMA user_version`.
+//! The SQLite schema and its forward-only migrations, tracked by `PRAGMA user_version`.
 
 use std::path::Path;
 
@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// Migration `i` takes a database from `user_version` `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -53,6 +53,23 @@ CREATE TABLE feature_events (
 CREATE INDEX feature_events_feature ON feature_events(feature_id, id);
 ";
 
+/// One generation counter for the whole store (bumped by every committed write, so a server
+/// knows whether its snapshot is current) and the id counter, so ids come from one sequence
+/// that never goes back; each log line records the generation that wrote it, which is how a
+/// server finds what changed since its snapshot.
+const V2: &str = "
+CREATE TABLE store_meta (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL,
+    next_id    INTEGER NOT NULL
+);
+INSERT INTO store_meta (id, generation, next_id) VALUES (1, 0, 1 + MAX(
+    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'features'), 0),
+    COALESCE((SELECT MAX(id) FROM features), 0)));
+ALTER TABLE feature_events ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX feature_events_generation ON feature_events(generation);
+";
+
 /// Marks a database as Flow's (`PRAGMA application_id`, the bytes "Flow"), so Flow never adopts
 /// another application's SQLite file that `--db` happens to point at.
 pub(crate) const APPLICATION_ID: i64 = 0x466C_6F77;
@@ -85,7 +102,12 @@ pub(crate) fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreErr
     if tables.is_empty() {
         return Ok(());
     }
-    let ours = ["features", "feature_deps", "feature_events"];
+    let ours = [
+        "features",
+        "feature_deps",
+        "feature_events",
+        "store_meta",
+    ];
     let unmarked_flow = version(conn)? >= 1 && tables.iter().all(|t| ours.contains(&t.as_str()));
     if unmarked_flow {
         Ok(())

@@ -1,14 +1,14 @@
 //! Tests of the feature store against real SQLite files in a temporary directory.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use crate::*;
 
 const T0: i64 = 1_700_000_000_000;
 
-fn store() -> (tempfile::TempDir, FeatureStore) {
+async fn store() -> (tempfile::TempDir, FeatureStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = FeatureStore::open(&dir.path().join("nested/flow.db")).unwrap();
+    let store = FeatureStore::open(&dir.path().join("nested/flow.db")).await.unwrap();
     (dir, store)
 }
 
@@ -20,13 +20,13 @@ fn new(name: &str, deps: &[i64]) -> NewFeature {
     }
 }
 
-fn mk(s: &FeatureStore, name: &str, deps: &[i64]) -> i64 {
-    s.create(new(name, deps), T0).unwrap().id
+async fn mk(s: &FeatureStore, name: &str, deps: &[i64]) -> i64 {
+    s.create(new(name, deps), T0).await.unwrap().id
 }
 
-#[test]
-fn crud_round_trip() {
-    let (_d, s) = store();
+#[tokio::test]
+async fn crud_round_trip() {
+    let (_d, s) = store().await;
     let a = s
         .create(
             NewFeature {
@@ -42,14 +42,14 @@ fn crud_round_trip() {
                 dependencies: vec![],
             },
             T0,
-        )
+        ).await
         .unwrap();
     assert_eq!(a.name, "CSV export");
     assert_eq!(
         (a.version, a.status, a.priority),
         (1, FeatureStatus::Pending, 1)
     );
-    let b = mk(&s, "b", &[a.id, a.id]);
+    let b = mk(&s, "b", &[a.id, a.id]).await;
     assert_eq!(s.get(b).unwrap().dependencies, [a.id]);
     assert_eq!(s.get(b).unwrap().priority, 2, "new work queues last");
 
@@ -61,7 +61,7 @@ fn crud_round_trip() {
         }]),
         ..FeaturePatch::default()
     };
-    let changed = s.update(a.id, patch, Some(1), T0 + 5).unwrap();
+    let changed = s.update(a.id, patch, Some(1), T0 + 5).await.unwrap();
     assert_eq!(changed.features.len(), 1);
     let a2 = s.get(a.id).unwrap();
     assert_eq!(
@@ -69,34 +69,34 @@ fn crud_round_trip() {
         (2, T0 + 5, "new")
     );
     assert!(a2.steps[0].done);
-    assert_eq!(s.list().unwrap().len(), 2);
+    assert_eq!(s.list().len(), 2);
 
-    let changed = s.delete(b, false, T0).unwrap();
+    let changed = s.delete(b, false, T0).await.unwrap();
     assert_eq!(changed.deleted, [b]);
     assert!(matches!(s.get(b), Err(StoreError::NotFound(id)) if id == b));
     // Ids are never reused.
-    assert!(mk(&s, "c", &[]) > b);
+    assert!(mk(&s, "c", &[]).await > b);
 }
 
-#[test]
-fn validation_errors_and_codes() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[a]);
+#[tokio::test]
+async fn validation_errors_and_codes() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[a]).await;
     let code = |r: Result<Changed, StoreError>| r.unwrap_err().code();
 
     assert_eq!(
-        s.create(new(" ", &[]), T0).unwrap_err().code(),
+        s.create(new(" ", &[]), T0).await.unwrap_err().code(),
         "validation_failed"
     );
     assert_eq!(
-        s.create(new("x", &[999]), T0).unwrap_err().code(),
+        s.create(new("x", &[999]), T0).await.unwrap_err().code(),
         "unknown_dependency"
     );
     assert_eq!(s.get(999).unwrap_err().code(), "feature_not_found");
-    assert_eq!(code(s.add_dependency(a, a, T0)), "self_dependency");
-    assert_eq!(code(s.add_dependency(a, 999, T0)), "unknown_dependency");
-    match s.add_dependency(a, b, T0) {
+    assert_eq!(code(s.add_dependency(a, a, T0).await), "self_dependency");
+    assert_eq!(code(s.add_dependency(a, 999, T0).await), "unknown_dependency");
+    match s.add_dependency(a, b, T0).await {
         Err(e @ StoreError::Cycle(_)) => {
             assert_eq!(e.code(), "dependency_cycle");
             assert!(matches!(e, StoreError::Cycle(ref c) if *c == vec![a, b, a]));
@@ -107,7 +107,7 @@ fn validation_errors_and_codes() {
         status: Some(FeatureStatus::InProgress),
         ..FeaturePatch::default()
     };
-    match s.update(b, start.clone(), None, T0) {
+    match s.update(b, start.clone(), None, T0).await {
         Err(e @ StoreError::Blocked { .. }) => {
             assert_eq!(e.code(), "feature_blocked");
             assert!(matches!(e, StoreError::Blocked { ref blocked_by } if *blocked_by == vec![a]));
@@ -115,50 +115,50 @@ fn validation_errors_and_codes() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        code(s.update(b, start.clone(), Some(7), T0)),
+        code(s.update(b, start.clone(), Some(7), T0).await),
         "version_mismatch"
     );
     assert!(matches!(
-        s.update(b, start.clone(), Some(7), T0),
+        s.update(b, start.clone(), Some(7), T0).await,
         Err(StoreError::VersionMismatch { current: 1 })
     ));
     let forced = FeaturePatch {
         force: true,
         ..start
     };
-    let f = &s.update(b, forced, None, T0 + 1).unwrap().features[0];
+    let f = &s.update(b, forced, None, T0 + 1).await.unwrap().features[0];
     assert_eq!(
         (f.status, f.started_at),
         (FeatureStatus::InProgress, Some(T0 + 1))
     );
 
-    s.complete(a, None, false, T0 + 2).unwrap();
+    s.complete(a, None, false, T0 + 2).await.unwrap();
     let back = FeaturePatch {
         status: Some(FeatureStatus::Pending),
         ..FeaturePatch::default()
     };
-    assert_eq!(code(s.update(a, back, None, T0)), "invalid_transition");
-    assert_eq!(code(s.delete(a, false, T0)), "has_dependents");
-    assert_eq!(code(s.reopen(b, T0)), "invalid_transition");
-    assert_eq!(code(s.reorder(a, None, None, T0)), "validation_failed");
+    assert_eq!(code(s.update(a, back, None, T0).await), "invalid_transition");
+    assert_eq!(code(s.delete(a, false, T0).await), "has_dependents");
+    assert_eq!(code(s.reopen(b, T0).await), "invalid_transition");
+    assert_eq!(code(s.reorder(a, None, None, T0).await), "validation_failed");
     let blank = FeaturePatch {
         name: Some("".into()),
         ..FeaturePatch::default()
     };
-    assert_eq!(code(s.update(a, blank, None, T0)), "validation_failed");
+    assert_eq!(code(s.update(a, blank, None, T0).await), "validation_failed");
     assert_eq!(
-        s.claim_next("", 1000, T0).unwrap_err().code(),
+        s.claim_next("", 1000, T0).await.unwrap_err().code(),
         "validation_failed"
     );
 
-    let claim = s.claim(b, "agent-1", 1000, true, T0).unwrap();
-    let other = s.claim(b, "agent-2", 1000, false, T0).unwrap_err();
+    let claim = s.claim(b, "agent-1", 1000, true, T0).await.unwrap();
+    let other = s.claim(b, "agent-2", 1000, false, T0).await.unwrap_err();
     assert_eq!(other.code(), "claimed_by_other");
     assert_eq!(
-        s.heartbeat(b, "nope", 1000, T0).unwrap_err().code(),
+        s.heartbeat(b, "nope", 1000, T0).await.unwrap_err().code(),
         "lease_lost"
     );
-    assert!(s.heartbeat(b, &claim.token, 1000, T0 + 1).is_ok());
+    assert!(s.heartbeat(b, &claim.token, 1000, T0 + 1).await.is_ok());
     let too_new = StoreError::TooNew {
         found: 99,
         supported: 1,
@@ -166,8 +166,8 @@ fn validation_errors_and_codes() {
     assert!(too_new.to_string().contains("99"));
 }
 
-#[test]
-fn status_strings_round_trip() {
+#[tokio::test]
+async fn status_strings_round_trip() {
     for s in FeatureStatus::ALL {
         assert_eq!(FeatureStatus::parse(s.as_str()), Some(s));
     }
@@ -179,13 +179,13 @@ fn status_strings_round_trip() {
     assert_eq!(EmptyReason::AllClaimed.as_str(), "all_claimed");
 }
 
-#[test]
-fn cycles_leave_the_database_unchanged() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[a]);
-    let c = mk(&s, "c", &[b]);
-    let before = s.list().unwrap();
+#[tokio::test]
+async fn cycles_leave_the_database_unchanged() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[a]).await;
+    let c = mk(&s, "c", &[b]).await;
+    let before = s.list();
 
     let patch = FeaturePatch {
         dependencies: Some(vec![c]),
@@ -193,15 +193,15 @@ fn cycles_leave_the_database_unchanged() {
         ..FeaturePatch::default()
     };
     assert!(
-        matches!(s.update(a, patch, None, T0 + 1), Err(StoreError::Cycle(p)) if p == vec![a, c, b, a])
+        matches!(s.update(a, patch, None, T0 + 1).await, Err(StoreError::Cycle(p)) if p == vec![a, c, b, a])
     );
-    assert_eq!(s.list().unwrap(), before);
+    assert_eq!(s.list(), before);
 
     assert!(matches!(
-        s.add_dependency(a, c, T0 + 1),
+        s.add_dependency(a, c, T0 + 1).await,
         Err(StoreError::Cycle(_))
     ));
-    assert_eq!(s.list().unwrap(), before);
+    assert_eq!(s.list(), before);
 
     // A batch whose items point at each other is refused as a whole.
     let items = vec![
@@ -216,14 +216,14 @@ fn cycles_leave_the_database_unchanged() {
             depends_on_refs: vec!["x".into()],
         },
     ];
-    assert!(s.create_bulk(items, T0 + 1).is_err());
-    assert_eq!(s.list().unwrap(), before);
+    assert!(s.create_bulk(items, T0 + 1).await.is_err());
+    assert_eq!(s.list(), before);
 }
 
-#[test]
-fn bulk_create_with_refs_and_indexed_errors() {
-    let (_d, s) = store();
-    let base = mk(&s, "base", &[]);
+#[tokio::test]
+async fn bulk_create_with_refs_and_indexed_errors() {
+    let (_d, s) = store().await;
+    let base = mk(&s, "base", &[]).await;
     let item = |name: &str, r: Option<&str>, refs: &[&str], deps: &[i64]| BulkItem {
         feature: new(name, deps),
         ref_name: r.map(str::to_owned),
@@ -237,13 +237,13 @@ fn bulk_create_with_refs_and_indexed_errors() {
                 item("three", None, &["one", "two"], &[base]),
             ],
             T0,
-        )
+        ).await
         .unwrap();
     assert_eq!(made.len(), 3);
     assert_eq!(made[1].dependencies, [made[0].id]);
     assert_eq!(made[2].dependencies, [base, made[0].id, made[1].id]);
 
-    let before = s.list().unwrap();
+    let before = s.list();
     let err = s
         .create_bulk(
             vec![
@@ -253,7 +253,7 @@ fn bulk_create_with_refs_and_indexed_errors() {
                 item("bad id", None, &[], &[12345]),
             ],
             T0,
-        )
+        ).await
         .unwrap_err();
     assert_eq!(err.code(), "validation_failed");
     let StoreError::Bulk(errors) = err else {
@@ -268,20 +268,20 @@ fn bulk_create_with_refs_and_indexed_errors() {
             (3, "unknown_dependency")
         ]
     );
-    assert_eq!(s.list().unwrap(), before);
+    assert_eq!(s.list(), before);
 
     let too_many = (0..=MAX_BULK)
         .map(|i| item(&format!("f{i}"), None, &[], &[]))
         .collect();
     assert_eq!(
-        s.create_bulk(too_many, T0).unwrap_err().code(),
+        s.create_bulk(too_many, T0).await.unwrap_err().code(),
         "validation_failed"
     );
 }
 
-#[test]
-fn long_chain_still_accepts_a_dependency() {
-    let (_d, s) = store();
+#[tokio::test]
+async fn long_chain_still_accepts_a_dependency() {
+    let (_d, s) = store().await;
     let items: Vec<BulkItem> = (0..500)
         .map(|i| BulkItem {
             feature: new(&format!("f{i}"), &[]),
@@ -293,11 +293,11 @@ fn long_chain_still_accepts_a_dependency() {
             },
         })
         .collect();
-    let made = s.create_bulk(items, T0).unwrap();
+    let made = s.create_bulk(items, T0).await.unwrap();
     let (first, last) = (made[0].id, made[499].id);
-    let extra = mk(&s, "extra", &[]);
-    s.add_dependency(extra, last, T0).unwrap();
-    let err = s.add_dependency(first, extra, T0).unwrap_err();
+    let extra = mk(&s, "extra", &[]).await;
+    s.add_dependency(extra, last, T0).await.unwrap();
+    let err = s.add_dependency(first, extra, T0).await.unwrap_err();
     let StoreError::Cycle(path) = err else {
         panic!("{err:?}")
     };
@@ -305,25 +305,33 @@ fn long_chain_still_accepts_a_dependency() {
     assert_eq!((path[0], path[1], path[2]), (first, extra, last));
 }
 
-#[test]
-fn concurrent_claims_are_exclusive() {
+/// Two stores on one file stand for two servers: their claims race through the generation
+/// check, so the loser catches up from the log and claims something else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_are_exclusive() {
     for round in 0..20 {
-        let (_d, s) = store();
+        let (dir, s) = store().await;
         for i in 0..10 {
-            mk(&s, &format!("f{i}"), &[]);
+            mk(&s, &format!("f{i}"), &[]).await;
         }
-        let s = Arc::new(s);
-        let barrier = Arc::new(Barrier::new(16));
+        let other = FeatureStore::open(&dir.path().join("nested/flow.db"))
+            .await
+            .unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
         let handles: Vec<_> = (0..16)
             .map(|t| {
-                let (s, barrier) = (s.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    s.claim_next(&format!("agent-{t}"), 60_000, T0).unwrap()
+                let s = if t % 2 == 0 { s.clone() } else { other.clone() };
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    s.claim_next(&format!("agent-{t}"), 60_000, T0).await.unwrap()
                 })
             })
             .collect();
-        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap());
+        }
         let mut ids: Vec<i64> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
@@ -340,29 +348,29 @@ fn concurrent_claims_are_exclusive() {
     }
 }
 
-#[test]
-fn claim_next_order_and_reasons() {
-    let (_d, s) = store();
+#[tokio::test]
+async fn claim_next_order_and_reasons() {
+    let (_d, s) = store().await;
     assert_eq!(
-        s.claim_next("a", 1000, T0).unwrap(),
+        s.claim_next("a", 1000, T0).await.unwrap(),
         Err(EmptyReason::Empty)
     );
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[a]);
-    let c = mk(&s, "c", &[]);
-    s.reorder(c, Some(a), None, T0).unwrap();
-    let first = s.claim_next("x", 1000, T0).unwrap().unwrap();
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[a]).await;
+    let c = mk(&s, "c", &[]).await;
+    s.reorder(c, Some(a), None, T0).await.unwrap();
+    let first = s.claim_next("x", 1000, T0).await.unwrap().unwrap();
     assert_eq!(first.feature.id, c);
     assert_eq!(first.feature.status, FeatureStatus::InProgress);
     assert_eq!(first.feature.claimed_by.as_deref(), Some("x"));
     assert_eq!(first.token.len(), 32);
-    let second = s.claim_next("y", 1000, T0).unwrap().unwrap();
+    let second = s.claim_next("y", 1000, T0).await.unwrap().unwrap();
     assert_eq!(second.feature.id, a);
     assert_eq!(
-        s.claim_next("z", 1000, T0).unwrap(),
+        s.claim_next("z", 1000, T0).await.unwrap(),
         Err(EmptyReason::AllClaimed)
     );
-    s.complete(c, Some(&first.token), false, T0).unwrap();
+    s.complete(c, Some(&first.token), false, T0).await.unwrap();
     s.update(
         a,
         FeaturePatch {
@@ -371,10 +379,10 @@ fn claim_next_order_and_reasons() {
         },
         None,
         T0,
-    )
+    ).await
     .unwrap();
     assert_eq!(
-        s.claim_next("z", 1000, T0).unwrap(),
+        s.claim_next("z", 1000, T0).await.unwrap(),
         Err(EmptyReason::AllBlocked)
     );
     s.update(
@@ -385,43 +393,43 @@ fn claim_next_order_and_reasons() {
         },
         None,
         T0,
-    )
+    ).await
     .unwrap();
     assert_eq!(
-        s.claim_next("z", 1000, T0).unwrap(),
+        s.claim_next("z", 1000, T0).await.unwrap(),
         Err(EmptyReason::AllDone)
     );
 }
 
-#[test]
-fn expired_lease_is_claimable_and_old_token_is_lost() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let old = s.claim_next("one", 1000, T0).unwrap().unwrap();
+#[tokio::test]
+async fn expired_lease_is_claimable_and_old_token_is_lost() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let old = s.claim_next("one", 1000, T0).await.unwrap().unwrap();
     assert_eq!(
-        s.claim_next("two", 1000, T0 + 999).unwrap(),
+        s.claim_next("two", 1000, T0 + 999).await.unwrap(),
         Err(EmptyReason::AllClaimed)
     );
-    let new = s.claim_next("two", 1000, T0 + 1000).unwrap().unwrap();
+    let new = s.claim_next("two", 1000, T0 + 1000).await.unwrap().unwrap();
     assert_eq!(new.feature.id, a);
     assert_ne!(new.token, old.token);
     assert_eq!(new.lease_expires_at, T0 + 2000);
     for err in [
-        s.heartbeat(a, &old.token, 1000, T0 + 1001).unwrap_err(),
-        s.release(a, &old.token, false, T0 + 1001).unwrap_err(),
-        s.complete(a, Some(&old.token), false, T0 + 1001)
+        s.heartbeat(a, &old.token, 1000, T0 + 1001).await.unwrap_err(),
+        s.release(a, &old.token, false, T0 + 1001).await.unwrap_err(),
+        s.complete(a, Some(&old.token), false, T0 + 1001).await
             .unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::LeaseLost), "{err:?}");
     }
     // The new claim is intact; once it expires, even its own token is lost.
-    assert!(s.heartbeat(a, &new.token, 1000, T0 + 1500).is_ok());
+    assert!(s.heartbeat(a, &new.token, 1000, T0 + 1500).await.is_ok());
     assert!(matches!(
-        s.heartbeat(a, &new.token, 1000, T0 + 2500),
+        s.heartbeat(a, &new.token, 1000, T0 + 2500).await,
         Err(StoreError::LeaseLost)
     ));
-    let released = s.claim(a, "three", 1000, false, T0 + 3000).unwrap();
-    let changed = s.release(a, &released.token, true, T0 + 3001).unwrap();
+    let released = s.claim(a, "three", 1000, false, T0 + 3000).await.unwrap();
+    let changed = s.release(a, &released.token, true, T0 + 3001).await.unwrap();
     let f = &changed.features[0];
     assert_eq!(
         (f.status, f.attempts, f.claimed_by.as_deref()),
@@ -429,17 +437,17 @@ fn expired_lease_is_claimable_and_old_token_is_lost() {
     );
 }
 
-#[test]
-fn completing_a_unblocks_b() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[a]);
-    let c = mk(&s, "c", &[a, b]);
+#[tokio::test]
+async fn completing_a_unblocks_b() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[a]).await;
+    let c = mk(&s, "c", &[a, b]).await;
     assert!(
-        matches!(s.complete(b, None, false, T0), Err(StoreError::Blocked { blocked_by }) if blocked_by == vec![a])
+        matches!(s.complete(b, None, false, T0).await, Err(StoreError::Blocked { blocked_by }) if blocked_by == vec![a])
     );
-    let claim = s.claim(a, "x", 1000, false, T0).unwrap();
-    let (changed, unblocked) = s.complete(a, Some(&claim.token), false, T0 + 10).unwrap();
+    let claim = s.claim(a, "x", 1000, false, T0).await.unwrap();
+    let (changed, unblocked) = s.complete(a, Some(&claim.token), false, T0 + 10).await.unwrap();
     assert_eq!(unblocked, [b]);
     let done = &changed.features[0];
     assert_eq!(
@@ -447,20 +455,20 @@ fn completing_a_unblocks_b() {
         (a, FeatureStatus::Done, Some(T0 + 10))
     );
     assert_eq!(done.claimed_by, None);
-    let (_, unblocked) = s.complete(b, None, false, T0 + 20).unwrap();
+    let (_, unblocked) = s.complete(b, None, false, T0 + 20).await.unwrap();
     assert_eq!(unblocked, [c]);
 }
 
-#[test]
-fn delete_with_dependents_needs_detach() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[a]);
-    let c = mk(&s, "c", &[a]);
-    let before = s.list().unwrap();
-    assert!(matches!(s.delete(a, false, T0), Err(StoreError::HasDependents(d)) if d == vec![b, c]));
-    assert_eq!(s.list().unwrap(), before);
-    let changed = s.delete(a, true, T0).unwrap();
+#[tokio::test]
+async fn delete_with_dependents_needs_detach() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[a]).await;
+    let c = mk(&s, "c", &[a]).await;
+    let before = s.list();
+    assert!(matches!(s.delete(a, false, T0).await, Err(StoreError::HasDependents(d)) if d == vec![b, c]));
+    assert_eq!(s.list(), before);
+    let changed = s.delete(a, true, T0).await.unwrap();
     assert_eq!(changed.deleted, [a]);
     let ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
     assert_eq!(ids, [b, c]);
@@ -470,61 +478,61 @@ fn delete_with_dependents_needs_detach() {
             .iter()
             .all(|f| f.dependencies.is_empty() && f.version == 2)
     );
-    assert_eq!(s.list().unwrap().len(), 2);
+    assert_eq!(s.list().len(), 2);
 }
 
-#[test]
-fn dependency_edges_are_idempotent() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
-    let b = mk(&s, "b", &[]);
+#[tokio::test]
+async fn dependency_edges_are_idempotent() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let b = mk(&s, "b", &[]).await;
     assert_eq!(
-        s.add_dependency(b, a, T0).unwrap().features[0].dependencies,
+        s.add_dependency(b, a, T0).await.unwrap().features[0].dependencies,
         [a]
     );
-    assert_eq!(s.add_dependency(b, a, T0).unwrap(), Changed::default());
+    assert_eq!(s.add_dependency(b, a, T0).await.unwrap(), Changed::default());
     assert_eq!(s.get(b).unwrap().version, 2);
     assert!(
-        s.remove_dependency(b, a, T0).unwrap().features[0]
+        s.remove_dependency(b, a, T0).await.unwrap().features[0]
             .dependencies
             .is_empty()
     );
-    assert_eq!(s.remove_dependency(b, a, T0).unwrap(), Changed::default());
+    assert_eq!(s.remove_dependency(b, a, T0).await.unwrap(), Changed::default());
     assert!(matches!(
-        s.add_dependency(999, a, T0),
+        s.add_dependency(999, a, T0).await,
         Err(StoreError::NotFound(999))
     ));
 }
 
-#[test]
-fn reopen_only_from_done() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
+#[tokio::test]
+async fn reopen_only_from_done() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
     assert!(matches!(
-        s.reopen(a, T0),
+        s.reopen(a, T0).await,
         Err(StoreError::InvalidTransition {
             from: FeatureStatus::Pending,
             to: FeatureStatus::Pending
         })
     ));
-    s.complete(a, None, false, T0).unwrap();
-    let f = &s.reopen(a, T0 + 1).unwrap().features[0];
+    s.complete(a, None, false, T0).await.unwrap();
+    let f = &s.reopen(a, T0 + 1).await.unwrap().features[0];
     assert_eq!((f.status, f.completed_at), (FeatureStatus::Pending, None));
     assert!(matches!(
-        s.reopen(a, T0 + 2),
+        s.reopen(a, T0 + 2).await,
         Err(StoreError::InvalidTransition { .. })
     ));
 }
 
-#[test]
-fn sweep_moves_to_needs_input_after_three_failures() {
-    let (_d, s) = store();
-    let a = mk(&s, "a", &[]);
+#[tokio::test]
+async fn sweep_moves_to_needs_input_after_three_failures() {
+    let (_d, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
     for attempt in 1..=MAX_ATTEMPTS {
         let now = T0 + attempt * 10_000;
-        s.claim_next("x", 1000, now).unwrap().unwrap();
-        assert!(s.sweep_expired(now + 999).unwrap().features.is_empty());
-        let changed = s.sweep_expired(now + 1000).unwrap();
+        s.claim_next("x", 1000, now).await.unwrap().unwrap();
+        assert!(s.sweep_expired(now + 999).await.unwrap().features.is_empty());
+        let changed = s.sweep_expired(now + 1000).await.unwrap();
         let f = &changed.features[0];
         assert_eq!(
             (f.id, f.attempts, f.claimed_by.as_deref()),
@@ -538,20 +546,22 @@ fn sweep_moves_to_needs_input_after_three_failures() {
         assert_eq!(f.status, want);
     }
     assert_eq!(
-        s.claim_next("x", 1000, T0 * 2).unwrap(),
+        s.claim_next("x", 1000, T0 * 2).await.unwrap(),
         Err(EmptyReason::AllBlocked)
     );
 }
 
-#[test]
-fn reorder_renumbers_priorities() {
-    let (_d, s) = store();
-    let ids: Vec<i64> = (0..4).map(|i| mk(&s, &format!("f{i}"), &[])).collect();
-    s.reorder(ids[3], Some(ids[1]), None, T0).unwrap();
-    s.reorder(ids[0], None, Some(ids[2]), T0).unwrap();
+#[tokio::test]
+async fn reorder_renumbers_priorities() {
+    let (_d, s) = store().await;
+    let mut ids: Vec<i64> = Vec::new();
+    for i in 0..4 {
+        ids.push(mk(&s, &format!("f{i}"), &[]).await);
+    }
+    s.reorder(ids[3], Some(ids[1]), None, T0).await.unwrap();
+    s.reorder(ids[0], None, Some(ids[2]), T0).await.unwrap();
     let mut queue: Vec<(i64, i64)> = s
         .list()
-        .unwrap()
         .iter()
         .map(|f| (f.priority, f.id))
         .collect();
@@ -567,47 +577,47 @@ fn reorder_renumbers_priorities() {
 /// Moving a feature to the front of the queue makes it the next claim, even when a done
 /// prerequisite of it sits at the back, and the pending prerequisite of urgent work is
 /// claimed before anything ranked between them.
-#[test]
-fn the_queue_follows_reorders_through_dependencies() {
-    let (_d, s) = store();
-    let y = mk(&s, "y", &[]);
-    let z = mk(&s, "z", &[]);
-    s.complete(z, None, true, T0).unwrap();
-    let x = mk(&s, "x", &[z]);
-    s.reorder(x, Some(y), None, T0).unwrap();
-    assert_eq!(s.claim_next("a", 1000, T0).unwrap().unwrap().feature.id, x);
+#[tokio::test]
+async fn the_queue_follows_reorders_through_dependencies() {
+    let (_d, s) = store().await;
+    let y = mk(&s, "y", &[]).await;
+    let z = mk(&s, "z", &[]).await;
+    s.complete(z, None, true, T0).await.unwrap();
+    let x = mk(&s, "x", &[z]).await;
+    s.reorder(x, Some(y), None, T0).await.unwrap();
+    assert_eq!(s.claim_next("a", 1000, T0).await.unwrap().unwrap().feature.id, x);
 
-    let p = mk(&s, "prerequisite", &[]);
-    let urgent = mk(&s, "urgent", &[p]);
-    s.reorder(urgent, Some(y), None, T0).unwrap();
-    assert_eq!(s.claim_next("b", 1000, T0).unwrap().unwrap().feature.id, p);
+    let p = mk(&s, "prerequisite", &[]).await;
+    let urgent = mk(&s, "urgent", &[p]).await;
+    s.reorder(urgent, Some(y), None, T0).await.unwrap();
+    assert_eq!(s.claim_next("b", 1000, T0).await.unwrap().unwrap().feature.id, p);
 }
 
-#[test]
-fn reopening_the_file_keeps_everything() {
+#[tokio::test]
+async fn reopening_the_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flow.db");
     let before = {
-        let s = FeatureStore::open(&path).unwrap();
-        let a = mk(&s, "a", &[]);
-        mk(&s, "b", &[a]);
-        s.claim(a, "x", 60_000, false, T0).unwrap();
-        s.list().unwrap()
+        let s = FeatureStore::open(&path).await.unwrap();
+        let a = mk(&s, "a", &[]).await;
+        mk(&s, "b", &[a]).await;
+        s.claim(a, "x", 60_000, false, T0).await.unwrap();
+        s.list()
     };
-    let s = FeatureStore::open(&path).unwrap();
-    assert_eq!(s.list().unwrap(), before);
-    assert!(mk(&s, "c", &[]) > before.last().unwrap().id);
+    let s = FeatureStore::open(&path).await.unwrap();
+    assert_eq!(s.list(), before);
+    assert!(mk(&s, "c", &[]).await > before.last().unwrap().id);
 }
 
-#[test]
-fn newer_database_is_refused() {
+#[tokio::test]
+async fn newer_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flow.db");
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
-    let err = FeatureStore::open(&path).unwrap_err();
+    let err = FeatureStore::open(&path).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -621,21 +631,21 @@ fn newer_database_is_refused() {
     assert!(err.to_string().contains("newer"));
 }
 
-#[test]
-fn in_memory_store_works() {
-    let s = FeatureStore::open_in_memory().unwrap();
-    let a = mk(&s, "a", &[]);
+#[tokio::test]
+async fn in_memory_store_works() {
+    let s = FeatureStore::open_in_memory().await.unwrap();
+    let a = mk(&s, "a", &[]).await;
     assert_eq!(s.get(a).unwrap().name, "a");
 }
 
-#[test]
-fn events_are_logged_for_every_change() {
+#[tokio::test]
+async fn events_are_logged_for_every_change() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flow.db");
-    let s = FeatureStore::open(&path).unwrap();
-    let a = mk(&s, "a", &[]);
-    s.complete(a, None, false, T0).unwrap();
-    s.reopen(a, T0).unwrap();
+    let s = FeatureStore::open(&path).await.unwrap();
+    let a = mk(&s, "a", &[]).await;
+    s.complete(a, None, false, T0).await.unwrap();
+    s.reopen(a, T0).await.unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut stmt = conn
@@ -665,8 +675,8 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[test]
-fn another_applications_database_is_refused_untouched() {
+#[tokio::test]
+async fn another_applications_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.db");
     {
@@ -675,7 +685,7 @@ fn another_applications_database_is_refused_untouched() {
             .unwrap();
     }
     let before = snapshot(dir.path());
-    let err = FeatureStore::open(&path).unwrap_err();
+    let err = FeatureStore::open(&path).await.unwrap_err();
     assert_eq!(err.code(), "database_not_flow");
     let msg = err.to_string();
     assert!(msg.contains("notes.db") && msg.contains("notes"), "{msg}");
@@ -692,7 +702,7 @@ fn another_applications_database_is_refused_untouched() {
         conn.pragma_update(None, "application_id", 0x1234_i64)
             .unwrap();
     }
-    let err = FeatureStore::open(&marked).unwrap_err().to_string();
+    let err = FeatureStore::open(&marked).await.unwrap_err().to_string();
     assert!(err.contains("another application"), "{err}");
     let text = dir.path().join("readme.txt");
     flow_core::fs::write_atomic(
@@ -701,7 +711,7 @@ fn another_applications_database_is_refused_untouched() {
     )
     .unwrap();
     let before = snapshot(dir.path());
-    let err = FeatureStore::open(&text).unwrap_err().to_string();
+    let err = FeatureStore::open(&text).await.unwrap_err().to_string();
     assert!(
         err.contains("readme.txt") && err.contains("not a SQLite database"),
         "{err}"
@@ -709,12 +719,12 @@ fn another_applications_database_is_refused_untouched() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
-#[test]
-fn flows_own_database_is_marked_and_reopened() {
+#[tokio::test]
+async fn flows_own_database_is_marked_and_reopened() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flow.db");
-    let s = FeatureStore::open(&path).unwrap();
-    mk(&s, "kept", &[]);
+    let s = FeatureStore::open(&path).await.unwrap();
+    mk(&s, "kept", &[]).await;
     drop(s);
     let app: i64 = rusqlite::Connection::open(&path)
         .unwrap()
@@ -726,6 +736,6 @@ fn flows_own_database_is_marked_and_reopened() {
         .unwrap()
         .pragma_update(None, "application_id", 0_i64)
         .unwrap();
-    let s = FeatureStore::open(&path).unwrap();
-    assert_eq!(s.list().unwrap().len(), 1);
+    let s = FeatureStore::open(&path).await.unwrap();
+    assert_eq!(s.list().len(), 1);
 }

@@ -140,6 +140,17 @@ impl<Id: Clone + Ord> Plan<Id> {
         res
     }
 
+    /// The nodes that depend directly on `id`, sorted; empty for an unknown id.
+    pub fn dependents(&self, id: &Id) -> Vec<Id> {
+        self.index_of(id).map_or_else(Vec::new, |u| {
+            self.dependents
+                .of(u)
+                .iter()
+                .map(|&d| self.nodes[d].id.clone())
+                .collect()
+        })
+    }
+
     fn index_of(&self, id: &Id) -> Option<usize> {
         self.nodes.binary_search_by(|it| it.id.cmp(id)).ok()
     }

@@ -129,6 +129,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<flow_db::StoreError> for ApiError {
+    fn from(err: flow_db::StoreError) -> Self {
+        ApiError::Store(err)
+    }
+}
+
 impl From<flow_core::edit::EditError> for ApiError {
     fn from(err: flow_core::edit::EditError) -> Self {
         use flow_core::edit::EditError as E;
@@ -201,6 +207,8 @@ fn store_status(err: &flow_db::StoreError) -> StatusCode {
         | E::ClaimedByOther { .. }
         | E::LeaseLost => StatusCode::CONFLICT,
         E::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+        // Reads still answer from the last snapshot; a write waits for the database.
+        E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

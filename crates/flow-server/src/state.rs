@@ -55,27 +55,21 @@ impl AppState {
             ms = started.elapsed().as_millis() as u64,
             "indexed the claude dir"
         );
-        let features = match config.db.clone() {
-            None => None,
-            Some(path) => {
-                let clock = config.clock.clone();
-                let opened = tokio::task::spawn_blocking(move || {
-                    flow_db::FeatureStore::open(&path)
-                        .and_then(|store| crate::features::Features::new(store, clock))
-                })
-                .await
-                .map_err(std::io::Error::other)?;
-                Some(Arc::new(opened.map_err(|e| {
-                    std::io::Error::other(format!("feature store: {e}"))
-                })?))
-            }
-        };
         let run_id = u64::try_from(config.clock.now_ms()).unwrap_or(0);
+        let hub = Arc::new(Hub::for_run(run_id));
+        let features = match &config.db {
+            None => None,
+            Some(db) => Some(Arc::new(
+                crate::features::Features::open(db, config.clock.clone(), hub.clone())
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("feature store ({db}): {e}")))?,
+            )),
+        };
         let state = Self {
             features,
             index: Arc::new(RwLock::new(index)),
             index_writer: Arc::new(std::sync::Mutex::new(())),
-            hub: Arc::new(Hub::for_run(run_id)),
+            hub,
             theme: Arc::new(ThemeStore::load(config.data_dir.clone())),
             responses: Arc::new(ResponseCache::default()),
             run_id,
@@ -95,8 +89,7 @@ impl AppState {
             crate::sse::keep_alive(state.hub.clone(), state.shutdown.clone()),
         );
         if let Some(features) = state.features.clone() {
-            let sweep =
-                crate::features::lease_sweep(features, state.hub.clone(), state.shutdown.clone());
+            let sweep = crate::features::lease_sweep(features, state.shutdown.clone());
             state.supervisor.spawn("lease sweep", sweep);
         }
         Ok(state)
@@ -156,10 +149,6 @@ impl AppState {
 
     pub(crate) fn theme(&self) -> &ThemeStore {
         &self.theme
-    }
-
-    pub(crate) fn hub_arc(&self) -> Arc<Hub> {
-        self.hub.clone()
     }
 
     pub(crate) fn hub(&self) -> &Hub {

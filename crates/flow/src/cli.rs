@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use flow_core::Config;
-use flow_core::config::{DEFAULT_PORT, DEFAULT_PORT_FALLBACKS, expand_tilde};
+use flow_core::config::{DEFAULT_PORT, DEFAULT_PORT_FALLBACKS, Database, expand_tilde};
 
 /// Flow: a live Kanban board for AI coding agents.
 ///
@@ -217,9 +217,10 @@ pub(crate) struct ServeArgs {
     /// once through the link printed at start, which sets a cookie.
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
-    /// The feature store's SQLite file [env: FLOW_DB, a path or `off`]
-    /// [default: <data dir>/flow.db, created on first start].
-    #[arg(long, value_name = "PATH", conflicts_with = "no_db")]
+    /// The feature store: a SQLite file, or a postgres:// URL that several Flow servers can
+    /// share [env: FLOW_DB, a path, a URL or `off`] [default: <data dir>/flow.db, created on
+    /// first start].
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "no_db")]
     db: Option<String>,
     /// Run without the feature store: /api/features answers 404 features_disabled.
     #[arg(long)]
@@ -324,8 +325,14 @@ impl ServeArgs {
         } else {
             match self.db.as_deref().or(env.db.as_deref()) {
                 Some(off) if off.eq_ignore_ascii_case("off") => None,
-                Some(raw) => Some(path(raw)),
-                None => config.data_dir.as_ref().map(|d| d.join("flow.db")),
+                Some(raw) => Some(match Database::parse(raw).map_err(anyhow::Error::msg)? {
+                    Database::Sqlite(_) => Database::Sqlite(path(raw)),
+                    url => url,
+                }),
+                None => config
+                    .data_dir
+                    .as_ref()
+                    .map(|d| Database::Sqlite(d.join("flow.db"))),
             }
         };
         config.allowed_hosts = self.allowed_host;
@@ -437,7 +444,7 @@ mod tests {
         assert_eq!(c.token.as_deref(), Some("flag"));
         assert_eq!(
             c.db,
-            Some(PathBuf::from("/home/dev/d/flow.db")),
+            Some(Database::Sqlite("/home/dev/d/flow.db".into())),
             "the store lives in the data dir"
         );
     }
@@ -453,13 +460,20 @@ mod tests {
         assert_eq!(config(&[], env("OFF")).db, None);
         assert_eq!(
             config(&[], env("~/f.db")).db,
-            Some(PathBuf::from("/home/dev/f.db"))
+            Some(Database::Sqlite("/home/dev/f.db".into()))
         );
         assert_eq!(
             config(&["--db", "/x.db"], env("off")).db,
-            Some(PathBuf::from("/x.db"))
+            Some(Database::Sqlite("/x.db".into()))
         );
         assert_eq!(config(&["--no-db"], env("/y.db")).db, None);
+        assert_eq!(
+            config(&[], env("postgres://flow@db/flow")).db,
+            Some(Database::Postgres("postgres://flow@db/flow".into()))
+        );
+        let cli = Cli::try_parse_from(["flow", "--db", "mysql://db/flow"]).unwrap();
+        let err = cli.serve.into_config(&env("off")).unwrap_err().to_string();
+        assert!(err.contains("unsupported database URL scheme"), "{err}");
     }
 
     #[test]

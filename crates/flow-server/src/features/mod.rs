@@ -1,86 +1,115 @@
 //! The feature store over HTTP (contract §5): wire views with derived state, the error mapping,
 //! and `feature-update` events for every committed change and every derived-state flip.
+//!
+//! Every read renders the store's current snapshot (no database trip, one plan for every
+//! answer); every write awaits the store's writer task, which has swapped in the next snapshot
+//! and announced the events (through [`announce`]) by the time the handler answers.
 
-pub(crate) mod routes;
+mod claims;
+mod input;
+mod reads;
 mod views;
+mod writes;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use axum::body::Bytes;
+use flow_core::config::Database;
 use flow_core::time::Clock;
-use flow_db::{Feature, FeatureStore};
-use flow_resolver::State;
+use flow_db::{Change, FeatureStore};
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::hub::Hub;
 
-pub(crate) use views::{FeatureView, resolve_all};
+pub(crate) use views::FeatureView;
 
-/// The store plus what the last published states were, so a write can announce every feature
-/// whose derived `state` flipped because of it (completing A makes B `ready` everywhere).
+/// Every handler of `/api/features…`, for the router.
+pub(crate) mod routes {
+    pub(crate) use super::claims::{claim_next, claim_one, complete, heartbeat, release, reopen};
+    pub(crate) use super::reads::{get_one, graph, list, ready, stats};
+    pub(crate) use super::writes::{
+        add_dependency, create, create_bulk, delete, remove_dependency, reorder, update,
+    };
+}
+
+/// The store, the server's clock, and the rendered unfiltered list of the current generation
+/// (what boards poll and reload; 10,000 features are megabytes of JSON, rendered once per
+/// change instead of once per request).
 pub(crate) struct Features {
     pub(crate) store: FeatureStore,
     /// "Now" for every write and lease decision: the server's one clock.
     pub(crate) clock: Clock,
-    /// Held for one write's publish step only; never across an `.await`.
-    states: Mutex<HashMap<i64, State>>,
+    list_cache: Mutex<Option<(i64, Bytes)>>,
 }
 
 impl Features {
-    pub(crate) fn new(store: FeatureStore, clock: Clock) -> Result<Self, flow_db::StoreError> {
-        let all = store.list()?;
-        let plan = resolve_all(&all);
-        let states = all
-            .iter()
-            .filter_map(|f| Some((f.id, plan.node(&f.id)?.state)))
-            .collect();
-        Ok(Self {
+    /// Opens the store `db` names and announces its every change on `hub`.
+    pub(crate) async fn open(
+        db: &Database,
+        clock: Clock,
+        hub: Arc<Hub>,
+    ) -> Result<Self, flow_db::StoreError> {
+        let store = FeatureStore::open_database(db).await?;
+        store.on_change(move |change| announce(&hub, change));
+        tracing::info!(db = %store.describe(), features = store.snapshot().len(), "feature store ready");
+        Ok(Features {
             store,
             clock,
-            states: Mutex::new(states),
+            list_cache: Mutex::new(None),
         })
     }
 
-    /// After a committed write: one event per changed or deleted feature, plus one for every
-    /// feature whose derived state flipped. Blocking (reads the store).
-    pub(crate) fn publish(&self, hub: &Hub, added: &[i64], changed: &[i64], deleted: &[i64]) {
-        let Ok(all) = self.store.list() else {
-            return;
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The unfiltered list of generation `generation`, rendering it with `render` only when
+    /// the cache holds another generation.
+    pub(crate) fn cached_list(&self, generation: i64, render: impl FnOnce() -> Bytes) -> Bytes {
+        let mut cache = self.list_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((g, bytes)) = cache.as_ref()
+            && *g == generation
+        {
+            return bytes.clone();
+        }
+        let bytes = render();
+        *cache = Some((generation, bytes.clone()));
+        bytes
+    }
+}
+
+/// One `feature-update` event per added, changed or deleted feature, plus one for every
+/// feature whose derived state flipped (completing A makes B `ready` on every screen at
+/// once), whichever server made the change. A reload after the database came back tells
+/// clients to read everything again.
+fn announce(hub: &Hub, change: &Change) {
+    if change.resync {
+        hub.publish(&json!({"type": "resync"}), None);
+        return;
+    }
+    for &id in &change.deleted {
+        hub.publish(
+            &json!({"type": "feature-update", "event": "delete", "featureId": id}),
+            None,
+        );
+    }
+    let before = change.before.plan();
+    for node in change.after.plan().nodes() {
+        let id = node.id;
+        let kind = if change.added.contains(&id) {
+            "add"
+        } else if change.changed.contains(&id)
+            || before.node(&id).is_none_or(|b| b.state != node.state)
+        {
+            "change"
+        } else {
+            continue;
         };
-        let plan = resolve_all(&all);
-        let mut states = self
-            .states
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut announced: Vec<i64> = Vec::new();
-        for &id in deleted {
-            states.remove(&id);
-            hub.publish(
-                &json!({"type": "feature-update", "event": "delete", "featureId": id}),
-                None,
-            );
-        }
-        for f in &all {
-            let state = plan.node(&f.id).map(|n| n.state);
-            let flipped = state.is_some() && states.get(&f.id).copied() != state;
-            if let Some(state) = state {
-                states.insert(f.id, state);
-            }
-            let kind = if added.contains(&f.id) {
-                "add"
-            } else if changed.contains(&f.id) || flipped {
-                "change"
-            } else {
-                continue;
-            };
-            announced.push(f.id);
-            hub.publish(
-                &json!({"type": "feature-update", "event": kind, "featureId": f.id}),
-                None,
-            );
-        }
-        tracing::debug!(?announced, "feature events");
+        hub.publish(
+            &json!({"type": "feature-update", "event": kind, "featureId": id}),
+            None,
+        );
     }
 }
 
@@ -91,18 +120,15 @@ pub(crate) fn require(features: &MaybeFeatures) -> Result<&Arc<Features>, ApiErr
     features.as_ref().ok_or(ApiError::FeaturesDisabled)
 }
 
-pub(crate) fn find(all: &[Feature], id: i64) -> Option<&Feature> {
-    all.iter().find(|f| f.id == id)
-}
-
 /// How often expired claims are returned to the queue (an expired claim is already treated as
 /// unclaimed at once; the sweep makes it visible, counts the attempt and emits events).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The lease sweep, until `shutdown`: run it under the server's supervisor.
+/// The lease sweep, until `shutdown`: run it under the server's supervisor. With several
+/// servers on one database each sweeps, but sweeps are writes, so they queue on the store's
+/// generation: the first returns the expired claims, the others find none left.
 pub(crate) async fn lease_sweep(
     features: Arc<Features>,
-    hub: Arc<Hub>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -111,18 +137,8 @@ pub(crate) async fn lease_sweep(
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let (features, hub) = (features.clone(), hub.clone());
-        let res = tokio::task::spawn_blocking(move || {
-            match features.store.sweep_expired(features.clock.now_ms()) {
-                Ok(changed) if !changed.features.is_empty() => {
-                    let ids: Vec<i64> = changed.features.iter().map(|f| f.id).collect();
-                    features.publish(&hub, &[], &ids, &[]);
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!(%err, "lease sweep failed"),
-            }
-        })
-        .await;
-        crate::supervisor::log_join_error("lease sweep", res);
+        if let Err(err) = features.store.sweep_expired(features.now()).await {
+            tracing::warn!(%err, "lease sweep failed");
+        }
     }
 }

@@ -1,57 +1,26 @@
 //! The feature object of contract §5: stored fields plus what flow-resolver derives (`state`,
 //! `blockedBy`, `dependents`) and the older trackers' `passes`/`inProgress` mirrors.
 
-use std::collections::BTreeMap;
-
 use flow_core::time::rfc3339_from_ms;
-use flow_db::{Feature, FeatureStatus};
-use flow_resolver::{Edge, Node, Plan, resolve};
+use flow_db::{Feature, FeatureStatus, Graph};
 use serde_json::{Value, json};
-
-/// Resolves every feature at once: state is a property of the whole graph.
-pub(crate) fn resolve_all(all: &[Feature]) -> Plan<i64> {
-    let nodes: Vec<Node<i64>> = all
-        .iter()
-        .map(|f| Node {
-            id: f.id,
-            status: f.status.to_resolver(),
-            priority: f.priority,
-            tiebreak: f.id,
-        })
-        .collect();
-    let edges: Vec<Edge<i64>> = all
-        .iter()
-        .flat_map(|f| f.dependencies.iter().map(move |d| Edge::new(f.id, *d)))
-        .collect();
-    resolve(&nodes, &edges)
-}
 
 fn opt_time(ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |ms| Value::String(rfc3339_from_ms(ms)))
 }
 
-/// Renders features against one resolved plan and one dependents map.
+/// Renders features of one snapshot, against that snapshot's plan.
 pub(crate) struct FeatureView<'a> {
-    plan: &'a Plan<i64>,
-    dependents: BTreeMap<i64, Vec<i64>>,
+    graph: &'a Graph,
 }
 
 impl<'a> FeatureView<'a> {
-    pub(crate) fn new(all: &[Feature], plan: &'a Plan<i64>) -> Self {
-        let mut dependents: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for f in all {
-            for d in &f.dependencies {
-                dependents.entry(*d).or_default().push(f.id);
-            }
-        }
-        for list in dependents.values_mut() {
-            list.sort_unstable();
-        }
-        Self { plan, dependents }
+    pub(crate) fn new(graph: &'a Graph) -> Self {
+        Self { graph }
     }
 
     pub(crate) fn render(&self, f: &Feature) -> Value {
-        let node = self.plan.node(&f.id);
+        let node = self.graph.plan().node(&f.id);
         json!({
             "id": f.id,
             "project": f.project,
@@ -62,7 +31,7 @@ impl<'a> FeatureView<'a> {
             "status": f.status.as_str(),
             "priority": f.priority,
             "dependencies": f.dependencies,
-            "dependents": self.dependents.get(&f.id).cloned().unwrap_or_default(),
+            "dependents": self.graph.dependents(f.id),
             "state": node.map(|n| n.state.as_str()),
             "blockedBy": node.map(|n| n.blocked_by.clone()).unwrap_or_default(),
             "claimedBy": f.claimed_by,
@@ -80,11 +49,11 @@ impl<'a> FeatureView<'a> {
 
     /// The single-feature response adds what is behind it and what it would free.
     pub(crate) fn render_one(&self, f: &Feature) -> Value {
+        let plan = self.graph.plan();
         let mut v = self.render(f);
-        v["rootBlockers"] = json!(self.plan.root_blockers(&f.id));
+        v["rootBlockers"] = json!(plan.root_blockers(&f.id));
         v["wouldUnblock"] = json!(
-            self.plan
-                .node(&f.id)
+            plan.node(&f.id)
                 .map(|n| n.would_unblock.clone())
                 .unwrap_or_default()
         );

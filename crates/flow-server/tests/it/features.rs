@@ -6,7 +6,7 @@ use crate::support::{ClaudeTree, TestServer};
 
 fn config(tree: &ClaudeTree) -> flow_server::Config {
     let mut config = flow_server::Config::for_claude_dir(tree.path("claude"));
-    config.db = Some(tree.path("data/flow.db"));
+    config.db = Some(crate::support::feature_db(tree));
     config
 }
 

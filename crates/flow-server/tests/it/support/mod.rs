@@ -443,3 +443,50 @@ impl Drop for Agent {
         let _ = self.0.wait();
     }
 }
+
+/// The feature store for a test: a SQLite file in `tree`, or, when `FLOW_TEST_POSTGRES` names
+/// a PostgreSQL server (`postgres://user@host:port/db`, as `scripts/test` sets it), a fresh
+/// database of its own on that server. So one test body runs against both backends.
+pub fn feature_db(tree: &ClaudeTree) -> flow_core::config::Database {
+    match std::env::var("FLOW_TEST_POSTGRES") {
+        Ok(admin) if !admin.is_empty() => {
+            flow_core::config::Database::Postgres(fresh_postgres_database(&admin))
+        }
+        _ => flow_core::config::Database::Sqlite(tree.path("data/flow.db")),
+    }
+}
+
+/// Creates an empty database on the server `admin` names and answers its URL.
+pub fn fresh_postgres_database(admin: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "flow_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = admin.to_owned();
+    let create = name.clone();
+    // Its own thread and runtime, so sync test helpers can call it from inside a test's runtime.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("FLOW_TEST_POSTGRES must name a reachable PostgreSQL server");
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE DATABASE {create}"))
+                .await
+                .expect("create the test database");
+        });
+    })
+    .join()
+    .expect("create the test database");
+    let base = std::env::var("FLOW_TEST_POSTGRES").unwrap_or_default();
+    let cut = base.rfind('/').unwrap_or(base.len());
+    format!("{}/{name}", &base[..cut])
+}
