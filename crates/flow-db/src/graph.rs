@@ -126,7 +126,10 @@ pub(crate) fn resolve_records(records: &[Arc<Record>], at: Option<i64>) -> Plan<
         .iter()
         .flat_map(|r| {
             let id = r.feature.id;
-            r.feature.dependencies.iter().map(move |&d| Edge::new(id, d))
+            r.feature
+                .dependencies
+                .iter()
+                .map(move |&d| Edge::new(id, d))
         })
         .collect();
     resolve(&nodes, &edges)

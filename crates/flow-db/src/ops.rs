@@ -111,9 +111,7 @@ pub(crate) fn apply(w: &mut Draft, op: &Op) -> Result<Outcome> {
         Op::Complete { id, token, force } => complete(w, *id, token.as_deref(), *force)
             .map(|(changed, unblocked)| Outcome::Completed(changed, unblocked)),
         Op::Reopen(id) => reopen(w, *id).map(Outcome::Changed),
-        Op::Reorder { id, before, after } => {
-            reorder(w, *id, *before, *after).map(Outcome::Changed)
-        }
+        Op::Reorder { id, before, after } => reorder(w, *id, *before, *after).map(Outcome::Changed),
         Op::SweepExpired => sweep_expired(w).map(Outcome::Changed),
     }
 }
@@ -292,7 +290,11 @@ fn delete(w: &mut Draft, id: i64, detach: bool) -> Result<Changed> {
         let mut deps = w.load(d)?.dependencies.clone();
         deps.retain(|&x| x != id);
         w.set_dependencies(d, deps)?;
-        w.touch(d, "dependency_removed", serde_json::json!({"dependsOn": id}))?;
+        w.touch(
+            d,
+            "dependency_removed",
+            serde_json::json!({"dependsOn": id}),
+        )?;
     }
     w.remove(id)?;
     w.event(id, "deleted", serde_json::json!({"detached": dependents}));
@@ -311,7 +313,11 @@ fn add_dependency(w: &mut Draft, id: i64, dep: i64) -> Result<Changed> {
     let deps = sorted_unique(&deps);
     w.validate_dep_set(id, &deps)?;
     w.set_dependencies(id, deps)?;
-    w.touch(id, "dependency_added", serde_json::json!({"dependsOn": dep}))?;
+    w.touch(
+        id,
+        "dependency_added",
+        serde_json::json!({"dependsOn": dep}),
+    )?;
     Ok(w.changed())
 }
 
@@ -364,8 +370,7 @@ fn empty_reason(w: &Draft, plan: &flow_resolver::Plan<i64>, now: i64) -> EmptyRe
     {
         EmptyReason::AllDone
     } else if !plan.ready().is_empty()
-        || w
-            .all()
+        || w.all()
             .any(|f| live_claim(f, now) || f.status == FeatureStatus::InProgress)
     {
         EmptyReason::AllClaimed

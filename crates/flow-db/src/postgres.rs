@@ -138,7 +138,10 @@ impl PgStorage {
     }
 
     fn unavailable(&self, why: &str) -> StoreError {
-        StoreError::Unavailable(format!("PostgreSQL at {} is unreachable: {why}", self.described))
+        StoreError::Unavailable(format!(
+            "PostgreSQL at {} is unreachable: {why}",
+            self.described
+        ))
     }
 
     /// Runs `f` on the writing connection, opening it first if it is gone; a failure that
@@ -151,7 +154,11 @@ impl PgStorage {
         if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
             *slot = None;
             let client = self.open_client().await?;
-            *slot = Some(prepare(client).await.map_err(|e| self.unavailable(&e.to_string()))?);
+            *slot = Some(
+                prepare(client)
+                    .await
+                    .map_err(|e| self.unavailable(&e.to_string()))?,
+            );
         }
         let conn = slot.as_mut().expect("connection just opened");
         match f(conn).await {
@@ -196,7 +203,10 @@ impl Storage for PgStorage {
         Box::pin(self.with_conn(async move |c| {
             let tx = c.client.transaction().await?;
             let meta = tx
-                .query_one("SELECT generation, next_id FROM store_meta WHERE id = 1", &[])
+                .query_one(
+                    "SELECT generation, next_id FROM store_meta WHERE id = 1",
+                    &[],
+                )
                 .await?;
             let ids: Vec<i64> = tx
                 .query(
@@ -392,7 +402,10 @@ async fn migrate_locked(client: &Client) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let mut batch = String::from("BEGIN;\n");
         batch.push_str(sql);
-        batch.push_str(&format!("\nUPDATE flow_schema SET version = {};\nCOMMIT;", i + 1));
+        batch.push_str(&format!(
+            "\nUPDATE flow_schema SET version = {};\nCOMMIT;",
+            i + 1
+        ));
         client.batch_execute(&batch).await?;
         tracing::info!(version = i + 1, "PostgreSQL feature store migrated");
     }
@@ -532,10 +545,7 @@ fn record_from_row(r: &Row) -> Result<Record, tokio_postgres::Error> {
 }
 
 fn with_edges(rows: Vec<Row>, edges: &[Row]) -> Result<Vec<Record>, tokio_postgres::Error> {
-    let mut records: Vec<Record> = rows
-        .iter()
-        .map(record_from_row)
-        .collect::<Result<_, _>>()?;
+    let mut records: Vec<Record> = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
     let index: BTreeMap<i64, usize> = records
         .iter()
         .enumerate()
@@ -581,7 +591,11 @@ pub(crate) fn follow(storage: Arc<PgStorage>, writer: mpsc::WeakUnboundedSender<
 }
 
 /// One listening connection, until it drops (`Ok`) or cannot be opened (`Err`).
-async fn listen(storage: &PgStorage, writer: &mpsc::UnboundedSender<Msg>, first: bool) -> Result<()> {
+async fn listen(
+    storage: &PgStorage,
+    writer: &mpsc::UnboundedSender<Msg>,
+    first: bool,
+) -> Result<()> {
     let connecting = storage.config.connect(NoTls);
     let (client, mut connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await

@@ -102,12 +102,7 @@ pub(crate) fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreErr
     if tables.is_empty() {
         return Ok(());
     }
-    let ours = [
-        "features",
-        "feature_deps",
-        "feature_events",
-        "store_meta",
-    ];
+    let ours = ["features", "feature_deps", "feature_events", "store_meta"];
     let unmarked_flow = version(conn)? >= 1 && tables.iter().all(|t| ours.contains(&t.as_str()));
     if unmarked_flow {
         Ok(())

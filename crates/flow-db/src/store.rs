@@ -8,7 +8,7 @@
 //! burst of claims costs one transaction, not one each, and every answer, list and event of a
 //! generation comes from the same plan.
 
-use std::sync::{Arc, OnceLock, RwLock, PoisonError};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -17,9 +17,7 @@ use crate::draft::Draft;
 use crate::graph::Graph;
 use crate::ops::{Op, Outcome};
 use crate::storage::{Committed, Storage};
-use crate::{
-    BulkItem, Changed, Claim, EmptyReason, Feature, FeaturePatch, NewFeature, StoreError,
-};
+use crate::{BulkItem, Changed, Claim, EmptyReason, Feature, FeaturePatch, NewFeature, StoreError};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -93,9 +91,10 @@ impl FeatureStore {
     /// forward; a newer or foreign file is refused untouched).
     pub async fn open(path: &std::path::Path) -> Result<Self> {
         let path = path.to_owned();
-        let storage = tokio::task::spawn_blocking(move || crate::sqlite::SqliteStorage::open(&path))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        let storage =
+            tokio::task::spawn_blocking(move || crate::sqlite::SqliteStorage::open(&path))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         Self::start(Arc::new(storage)).await
     }
 
@@ -224,7 +223,10 @@ impl FeatureStore {
 
     /// Removes the edge "`id` depends on `dep`"; removing a missing edge changes nothing.
     pub async fn remove_dependency(&self, id: i64, dep: i64, now_ms: i64) -> Result<Changed> {
-        changed(self.submit(Op::RemoveDependency { id, dep }, now_ms).await?)
+        changed(
+            self.submit(Op::RemoveDependency { id, dep }, now_ms)
+                .await?,
+        )
     }
 
     /// Atomically claims the first ready feature (in plan order) without a live claim.
@@ -334,7 +336,10 @@ impl FeatureStore {
         after: Option<i64>,
         now_ms: i64,
     ) -> Result<Changed> {
-        changed(self.submit(Op::Reorder { id, before, after }, now_ms).await?)
+        changed(
+            self.submit(Op::Reorder { id, before, after }, now_ms)
+                .await?,
+        )
     }
 
     /// Returns every expired claim to `pending`, counting an attempt (at [`MAX_ATTEMPTS`],
@@ -456,14 +461,16 @@ impl Shared {
             let mutation = draft.mutation();
             let ids: Vec<i64> = mutation.upserts.iter().map(|r| r.feature.id).collect();
             let deleted = mutation.deleted.clone();
-            let committed =
-                tokio::time::timeout(COMMIT_TIMEOUT, self.storage.commit(base.generation, mutation))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(StoreError::Unavailable(
-                            "the database did not answer in time".into(),
-                        ))
-                    });
+            let committed = tokio::time::timeout(
+                COMMIT_TIMEOUT,
+                self.storage.commit(base.generation, mutation),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            });
             match committed {
                 Ok(Committed::At(generation)) => {
                     let after = Arc::new(draft.into_graph(generation));

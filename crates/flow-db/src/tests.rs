@@ -8,7 +8,9 @@ const T0: i64 = 1_700_000_000_000;
 
 async fn store() -> (tempfile::TempDir, FeatureStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = FeatureStore::open(&dir.path().join("nested/flow.db")).await.unwrap();
+    let store = FeatureStore::open(&dir.path().join("nested/flow.db"))
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -42,7 +44,8 @@ async fn crud_round_trip() {
                 dependencies: vec![],
             },
             T0,
-        ).await
+        )
+        .await
         .unwrap();
     assert_eq!(a.name, "CSV export");
     assert_eq!(
@@ -95,7 +98,10 @@ async fn validation_errors_and_codes() {
     );
     assert_eq!(s.get(999).unwrap_err().code(), "feature_not_found");
     assert_eq!(code(s.add_dependency(a, a, T0).await), "self_dependency");
-    assert_eq!(code(s.add_dependency(a, 999, T0).await), "unknown_dependency");
+    assert_eq!(
+        code(s.add_dependency(a, 999, T0).await),
+        "unknown_dependency"
+    );
     match s.add_dependency(a, b, T0).await {
         Err(e @ StoreError::Cycle(_)) => {
             assert_eq!(e.code(), "dependency_cycle");
@@ -137,15 +143,24 @@ async fn validation_errors_and_codes() {
         status: Some(FeatureStatus::Pending),
         ..FeaturePatch::default()
     };
-    assert_eq!(code(s.update(a, back, None, T0).await), "invalid_transition");
+    assert_eq!(
+        code(s.update(a, back, None, T0).await),
+        "invalid_transition"
+    );
     assert_eq!(code(s.delete(a, false, T0).await), "has_dependents");
     assert_eq!(code(s.reopen(b, T0).await), "invalid_transition");
-    assert_eq!(code(s.reorder(a, None, None, T0).await), "validation_failed");
+    assert_eq!(
+        code(s.reorder(a, None, None, T0).await),
+        "validation_failed"
+    );
     let blank = FeaturePatch {
         name: Some("".into()),
         ..FeaturePatch::default()
     };
-    assert_eq!(code(s.update(a, blank, None, T0).await), "validation_failed");
+    assert_eq!(
+        code(s.update(a, blank, None, T0).await),
+        "validation_failed"
+    );
     assert_eq!(
         s.claim_next("", 1000, T0).await.unwrap_err().code(),
         "validation_failed"
@@ -237,7 +252,8 @@ async fn bulk_create_with_refs_and_indexed_errors() {
                 item("three", None, &["one", "two"], &[base]),
             ],
             T0,
-        ).await
+        )
+        .await
         .unwrap();
     assert_eq!(made.len(), 3);
     assert_eq!(made[1].dependencies, [made[0].id]);
@@ -253,7 +269,8 @@ async fn bulk_create_with_refs_and_indexed_errors() {
                 item("bad id", None, &[], &[12345]),
             ],
             T0,
-        ).await
+        )
+        .await
         .unwrap_err();
     assert_eq!(err.code(), "validation_failed");
     let StoreError::Bulk(errors) = err else {
@@ -324,7 +341,9 @@ async fn concurrent_claims_are_exclusive() {
                 let barrier = barrier.clone();
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    s.claim_next(&format!("agent-{t}"), 60_000, T0).await.unwrap()
+                    s.claim_next(&format!("agent-{t}"), 60_000, T0)
+                        .await
+                        .unwrap()
                 })
             })
             .collect();
@@ -379,7 +398,8 @@ async fn claim_next_order_and_reasons() {
         },
         None,
         T0,
-    ).await
+    )
+    .await
     .unwrap();
     assert_eq!(
         s.claim_next("z", 1000, T0).await.unwrap(),
@@ -393,7 +413,8 @@ async fn claim_next_order_and_reasons() {
         },
         None,
         T0,
-    ).await
+    )
+    .await
     .unwrap();
     assert_eq!(
         s.claim_next("z", 1000, T0).await.unwrap(),
@@ -415,9 +436,14 @@ async fn expired_lease_is_claimable_and_old_token_is_lost() {
     assert_ne!(new.token, old.token);
     assert_eq!(new.lease_expires_at, T0 + 2000);
     for err in [
-        s.heartbeat(a, &old.token, 1000, T0 + 1001).await.unwrap_err(),
-        s.release(a, &old.token, false, T0 + 1001).await.unwrap_err(),
-        s.complete(a, Some(&old.token), false, T0 + 1001).await
+        s.heartbeat(a, &old.token, 1000, T0 + 1001)
+            .await
+            .unwrap_err(),
+        s.release(a, &old.token, false, T0 + 1001)
+            .await
+            .unwrap_err(),
+        s.complete(a, Some(&old.token), false, T0 + 1001)
+            .await
             .unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::LeaseLost), "{err:?}");
@@ -429,7 +455,10 @@ async fn expired_lease_is_claimable_and_old_token_is_lost() {
         Err(StoreError::LeaseLost)
     ));
     let released = s.claim(a, "three", 1000, false, T0 + 3000).await.unwrap();
-    let changed = s.release(a, &released.token, true, T0 + 3001).await.unwrap();
+    let changed = s
+        .release(a, &released.token, true, T0 + 3001)
+        .await
+        .unwrap();
     let f = &changed.features[0];
     assert_eq!(
         (f.status, f.attempts, f.claimed_by.as_deref()),
@@ -447,7 +476,10 @@ async fn completing_a_unblocks_b() {
         matches!(s.complete(b, None, false, T0).await, Err(StoreError::Blocked { blocked_by }) if blocked_by == vec![a])
     );
     let claim = s.claim(a, "x", 1000, false, T0).await.unwrap();
-    let (changed, unblocked) = s.complete(a, Some(&claim.token), false, T0 + 10).await.unwrap();
+    let (changed, unblocked) = s
+        .complete(a, Some(&claim.token), false, T0 + 10)
+        .await
+        .unwrap();
     assert_eq!(unblocked, [b]);
     let done = &changed.features[0];
     assert_eq!(
@@ -466,7 +498,9 @@ async fn delete_with_dependents_needs_detach() {
     let b = mk(&s, "b", &[a]).await;
     let c = mk(&s, "c", &[a]).await;
     let before = s.list();
-    assert!(matches!(s.delete(a, false, T0).await, Err(StoreError::HasDependents(d)) if d == vec![b, c]));
+    assert!(
+        matches!(s.delete(a, false, T0).await, Err(StoreError::HasDependents(d)) if d == vec![b, c])
+    );
     assert_eq!(s.list(), before);
     let changed = s.delete(a, true, T0).await.unwrap();
     assert_eq!(changed.deleted, [a]);
@@ -490,14 +524,20 @@ async fn dependency_edges_are_idempotent() {
         s.add_dependency(b, a, T0).await.unwrap().features[0].dependencies,
         [a]
     );
-    assert_eq!(s.add_dependency(b, a, T0).await.unwrap(), Changed::default());
+    assert_eq!(
+        s.add_dependency(b, a, T0).await.unwrap(),
+        Changed::default()
+    );
     assert_eq!(s.get(b).unwrap().version, 2);
     assert!(
         s.remove_dependency(b, a, T0).await.unwrap().features[0]
             .dependencies
             .is_empty()
     );
-    assert_eq!(s.remove_dependency(b, a, T0).await.unwrap(), Changed::default());
+    assert_eq!(
+        s.remove_dependency(b, a, T0).await.unwrap(),
+        Changed::default()
+    );
     assert!(matches!(
         s.add_dependency(999, a, T0).await,
         Err(StoreError::NotFound(999))
@@ -531,7 +571,13 @@ async fn sweep_moves_to_needs_input_after_three_failures() {
     for attempt in 1..=MAX_ATTEMPTS {
         let now = T0 + attempt * 10_000;
         s.claim_next("x", 1000, now).await.unwrap().unwrap();
-        assert!(s.sweep_expired(now + 999).await.unwrap().features.is_empty());
+        assert!(
+            s.sweep_expired(now + 999)
+                .await
+                .unwrap()
+                .features
+                .is_empty()
+        );
         let changed = s.sweep_expired(now + 1000).await.unwrap();
         let f = &changed.features[0];
         assert_eq!(
@@ -560,11 +606,7 @@ async fn reorder_renumbers_priorities() {
     }
     s.reorder(ids[3], Some(ids[1]), None, T0).await.unwrap();
     s.reorder(ids[0], None, Some(ids[2]), T0).await.unwrap();
-    let mut queue: Vec<(i64, i64)> = s
-        .list()
-        .iter()
-        .map(|f| (f.priority, f.id))
-        .collect();
+    let mut queue: Vec<(i64, i64)> = s.list().iter().map(|f| (f.priority, f.id)).collect();
     queue.sort_unstable();
     let order: Vec<i64> = queue.iter().map(|&(_, id)| id).collect();
     assert_eq!(order, [ids[3], ids[1], ids[2], ids[0]]);
@@ -585,12 +627,28 @@ async fn the_queue_follows_reorders_through_dependencies() {
     s.complete(z, None, true, T0).await.unwrap();
     let x = mk(&s, "x", &[z]).await;
     s.reorder(x, Some(y), None, T0).await.unwrap();
-    assert_eq!(s.claim_next("a", 1000, T0).await.unwrap().unwrap().feature.id, x);
+    assert_eq!(
+        s.claim_next("a", 1000, T0)
+            .await
+            .unwrap()
+            .unwrap()
+            .feature
+            .id,
+        x
+    );
 
     let p = mk(&s, "prerequisite", &[]).await;
     let urgent = mk(&s, "urgent", &[p]).await;
     s.reorder(urgent, Some(y), None, T0).await.unwrap();
-    assert_eq!(s.claim_next("b", 1000, T0).await.unwrap().unwrap().feature.id, p);
+    assert_eq!(
+        s.claim_next("b", 1000, T0)
+            .await
+            .unwrap()
+            .unwrap()
+            .feature
+            .id,
+        p
+    );
 }
 
 #[tokio::test]

@@ -205,4 +205,3 @@ pub(crate) struct ReorderBody {
     pub(crate) before: Option<i64>,
     pub(crate) after: Option<i64>,
 }
-

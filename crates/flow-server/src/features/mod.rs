@@ -67,7 +67,10 @@ impl Features {
     /// The unfiltered list of generation `generation`, rendering it with `render` only when
     /// the cache holds another generation.
     pub(crate) fn cached_list(&self, generation: i64, render: impl FnOnce() -> Bytes) -> Bytes {
-        let mut cache = self.list_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self
+            .list_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some((g, bytes)) = cache.as_ref()
             && *g == generation
         {

@@ -18,7 +18,11 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// The single-feature answer: the feature with `rootBlockers`/`wouldUnblock` and its ETag.
-pub(super) fn one(features: &Arc<Features>, id: i64, status: StatusCode) -> Result<Response, ApiError> {
+pub(super) fn one(
+    features: &Arc<Features>,
+    id: i64,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let graph = features.store.snapshot();
     let feature = graph.get(id).ok_or(StoreError::NotFound(id))?;
     let view = FeatureView::new(&graph).render_one(feature);

@@ -15,6 +15,7 @@ mod plan;
 mod plans;
 mod security;
 mod sessions;
+mod shared_store;
 mod special_files;
 mod sse;
 mod static_files;

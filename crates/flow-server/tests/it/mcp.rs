@@ -19,7 +19,9 @@ async fn start() -> TestServer {
                "blocks": [], "blockedBy": []}),
     );
     let mut config = flow_server::Config::for_claude_dir(tree.root());
-    config.db = Some(flow_core::config::Database::Sqlite(tree.path("data/flow.db")));
+    config.db = Some(flow_core::config::Database::Sqlite(
+        tree.path("data/flow.db"),
+    ));
     TestServer::start_with(tree, config).await
 }
 

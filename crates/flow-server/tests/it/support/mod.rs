@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod pg;
+
 use flow_server::Config;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -313,6 +315,28 @@ impl SseClient {
         }
     }
 
+    /// Like [`SseClient::until`], waiting up to `within` in all (for events that follow a
+    /// slow outside change, such as a database coming back).
+    pub async fn until_within(
+        &mut self,
+        within: std::time::Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("no matching SSE event in time")
+                .expect("SSE stream ended")
+                .expect("SSE error");
+            let value: Value = serde_json::from_str(&event.data).expect("SSE data is JSON");
+            if pred(&value) {
+                return value;
+            }
+        }
+    }
+
     /// Whether the stream ends (rather than stalls) within the timeout.
     pub async fn ends(&mut self) -> bool {
         use futures_util::StreamExt;
@@ -444,15 +468,23 @@ impl Drop for Agent {
     }
 }
 
-/// The feature store for a test: a SQLite file in `tree`, or, when `FLOW_TEST_POSTGRES` names
-/// a PostgreSQL server (`postgres://user@host:port/db`, as `scripts/test` sets it), a fresh
+/// The feature store for a test: a SQLite file in `tree`, or, with
+/// `FLOW_TEST_FEATURES_ON_POSTGRES=1` and `FLOW_TEST_POSTGRES` naming a PostgreSQL server
+/// (`postgres://user@host:port/db`, as `scripts/test` sets both for its second pass), a fresh
 /// database of its own on that server. So one test body runs against both backends.
 pub fn feature_db(tree: &ClaudeTree) -> flow_core::config::Database {
+    let on_postgres = std::env::var_os("FLOW_TEST_FEATURES_ON_POSTGRES").is_some_and(|v| v == "1");
     match std::env::var("FLOW_TEST_POSTGRES") {
-        Ok(admin) if !admin.is_empty() => {
+        Ok(admin) if on_postgres && !admin.is_empty() => {
             flow_core::config::Database::Postgres(fresh_postgres_database(&admin))
         }
-        _ => flow_core::config::Database::Sqlite(tree.path("data/flow.db")),
+        _ => {
+            assert!(
+                !on_postgres,
+                "FLOW_TEST_FEATURES_ON_POSTGRES needs FLOW_TEST_POSTGRES"
+            );
+            flow_core::config::Database::Sqlite(tree.path("data/flow.db"))
+        }
     }
 }
 
