@@ -6,12 +6,57 @@ use crate::*;
 
 const T0: i64 = 1_700_000_000_000;
 
-async fn store() -> (tempfile::TempDir, FeatureStore) {
+/// Where a test's store lives: a SQLite file in a temporary directory, or, with
+/// `FLOW_TEST_FEATURES_ON_POSTGRES=1` and `FLOW_TEST_POSTGRES` naming a server (as
+/// `scripts/test` sets both for its second pass), a fresh PostgreSQL database. The tests that
+/// use it hold for both backends.
+struct Place {
+    dir: tempfile::TempDir,
+    postgres: Option<String>,
+}
+
+impl Place {
+    /// Another store on the same database: a second server.
+    async fn open(&self) -> FeatureStore {
+        match &self.postgres {
+            Some(url) => FeatureStore::connect_postgres(url).await.unwrap(),
+            None => FeatureStore::open(&self.dir.path().join("nested/flow.db"))
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+async fn store() -> (Place, FeatureStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = FeatureStore::open(&dir.path().join("nested/flow.db"))
+    let on_postgres = std::env::var_os("FLOW_TEST_FEATURES_ON_POSTGRES").is_some_and(|v| v == "1");
+    let postgres = match std::env::var("FLOW_TEST_POSTGRES") {
+        Ok(admin) if on_postgres => Some(fresh_postgres_database(&admin).await),
+        _ => None,
+    };
+    let place = Place { dir, postgres };
+    let store = place.open().await;
+    (place, store)
+}
+
+async fn fresh_postgres_database(admin: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "flow_db_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+        .await
+        .expect("FLOW_TEST_POSTGRES must name a reachable server");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    (dir, store)
+    let cut = admin.rfind('/').unwrap_or(admin.len());
+    format!("{}/{name}", &admin[..cut])
 }
 
 fn new(name: &str, deps: &[i64]) -> NewFeature {
@@ -327,13 +372,11 @@ async fn long_chain_still_accepts_a_dependency() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_are_exclusive() {
     for round in 0..20 {
-        let (dir, s) = store().await;
+        let (place, s) = store().await;
         for i in 0..10 {
             mk(&s, &format!("f{i}"), &[]).await;
         }
-        let other = FeatureStore::open(&dir.path().join("nested/flow.db"))
-            .await
-            .unwrap();
+        let other = place.open().await;
         let barrier = Arc::new(tokio::sync::Barrier::new(16));
         let handles: Vec<_> = (0..16)
             .map(|t| {
@@ -796,4 +839,54 @@ async fn flows_own_database_is_marked_and_reopened() {
         .unwrap();
     let s = FeatureStore::open(&path).await.unwrap();
     assert_eq!(s.list().len(), 1);
+}
+
+/// PostgreSQL refuses what SQLite refuses: a schema from a newer Flow, and a database whose
+/// tables Flow did not create. (Skipped without a server; `scripts/test` always has one.)
+#[tokio::test]
+async fn postgres_refuses_a_newer_or_foreign_schema() {
+    let Ok(admin) = std::env::var("FLOW_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "run through ./scripts/test"
+        );
+        return;
+    };
+    let newer = fresh_postgres_database(&admin).await;
+    drop(FeatureStore::connect_postgres(&newer).await.unwrap());
+    let (client, conn) = tokio_postgres::connect(&newer, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("UPDATE flow_schema SET version = 99")
+        .await
+        .unwrap();
+    let err = FeatureStore::connect_postgres(&newer).await.unwrap_err();
+    assert_eq!(err.code(), "database_too_new", "{err}");
+
+    let foreign = fresh_postgres_database(&admin).await;
+    let (client, conn) = tokio_postgres::connect(&foreign, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "CREATE TABLE features (id int, title text); INSERT INTO features VALUES (1, 'theirs')",
+        )
+        .await
+        .unwrap();
+    let err = FeatureStore::connect_postgres(&foreign).await.unwrap_err();
+    assert_eq!(err.code(), "database_not_flow", "{err}");
+    let kept: i64 = client
+        .query_one("SELECT count(*) FROM features", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1, "their table is untouched");
+
+    let err = FeatureStore::connect_postgres("postgres://nobody@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "database_unavailable", "{err}");
 }
