@@ -68,6 +68,16 @@ pub struct Client {
 
 impl Client {
     pub fn new(url: &str, auth: Option<String>) -> Result<Self, ClientError> {
+        Self::with_timeout(url, auth, Duration::from_secs(30))
+    }
+
+    /// A client whose every call gives up after `timeout` (connecting included), for callers
+    /// that must never wait long, like the hook command Claude Code runs.
+    pub fn with_timeout(
+        url: &str,
+        auth: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
         let base = url.trim_end_matches('/').to_owned();
         let authority = base
             .strip_prefix("http://")
@@ -78,8 +88,8 @@ impl Client {
         let http = reqwest::Client::builder()
             // A local tool: a proxy from the environment must not see (or break) these calls.
             .no_proxy()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeout)
             .build()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         Ok(Self { base, http, auth })
@@ -106,6 +116,35 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<String, ClientError> {
+        let (status, bytes) = self.send(method, path, body).await?;
+        if !status.is_success() {
+            return Err(api_error(status, &bytes));
+        }
+        String::from_utf8(bytes)
+            .map_err(|_| ClientError::Protocol(format!("{path}: the answer is not UTF-8")))
+    }
+
+    /// One call answered with its status and JSON body, refusals included (`null` for an
+    /// empty body), for callers that relay the API's own answer, like `flow mcp`. `Err` only
+    /// when there was no answer, or it was not JSON.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), ClientError> {
+        let (status, bytes) = self.send(method, path, body).await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ClientError::Protocol(format!("{path}: the answer is not UTF-8")))?;
+        Ok((status.as_u16(), decode_body(path, text)?))
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.auth {
             request = request.bearer_auth(token);
@@ -116,11 +155,7 @@ impl Client {
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
-        if !status.is_success() {
-            return Err(api_error(status, &bytes));
-        }
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| ClientError::Protocol(format!("{path}: the answer is not UTF-8")))
+        Ok((status, bytes.into()))
     }
 
     fn unreachable(&self, err: &reqwest::Error) -> ClientError {

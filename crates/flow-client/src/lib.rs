@@ -9,3 +9,4 @@ pub mod lenient;
 pub mod model;
 
 pub use client::{Client, ClientError, WsStream, decode_body, encode, next_event};
+pub use reqwest::Method;

@@ -233,13 +233,11 @@ pub(crate) fn definitions() -> Vec<Tool> {
 }
 
 /// A refusal before the API is asked: the arguments do not fit the schema.
-fn invalid(message: impl std::fmt::Display) -> CallToolResult {
-    CallToolResult::structured_error(
-        json!({"error": message.to_string(), "code": "invalid_arguments"}),
-    )
+fn invalid(message: impl std::fmt::Display) -> Value {
+    json!({"error": message.to_string(), "code": "invalid_arguments"})
 }
 
-fn args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, CallToolResult> {
+fn args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, Value> {
     serde_json::from_value(Value::Object(args)).map_err(invalid)
 }
 
@@ -253,7 +251,7 @@ fn page(
     limit: Option<u64>,
     default: u64,
     max: u64,
-) -> Result<(usize, usize), CallToolResult> {
+) -> Result<(usize, usize), Value> {
     let offset = match cursor {
         None | Some("") => 0,
         Some(c) => c
@@ -355,15 +353,14 @@ pub(crate) async fn call<A: FlowApi>(
     arguments: Map<String, Value>,
 ) -> CallToolResult {
     match run(api, name, arguments).await {
-        Ok(res) | Err(res) => res,
+        Ok(Value::Object(res)) => CallToolResult::structured(Value::Object(res)),
+        // Structured content is an object; anything else goes inside one.
+        Ok(other) => CallToolResult::structured(json!({"result": other})),
+        Err(err) => CallToolResult::structured_error(err),
     }
 }
 
-async fn run<A: FlowApi>(
-    api: &A,
-    name: &str,
-    a: Map<String, Value>,
-) -> Result<CallToolResult, CallToolResult> {
+async fn run<A: FlowApi>(api: &A, name: &str, a: Map<String, Value>) -> Result<Value, Value> {
     let get = |path: String| ask(api, Method::Get, path, None);
     let post = |path: String, body: Value| ask(api, Method::Post, path, Some(body));
     match name {
@@ -377,7 +374,7 @@ async fn run<A: FlowApi>(
                 .map(|s| pick(s, SESSION_FIELDS))
                 .collect();
             let (sessions, next) = paged(items, offset, limit);
-            Ok(ok(json!({"sessions": sessions, "nextCursor": next})))
+            Ok(json!({"sessions": sessions, "nextCursor": next}))
         }
         "get_tasks" => {
             let q: GetTasks = args(a)?;
@@ -390,9 +387,9 @@ async fn run<A: FlowApi>(
                 .collect();
             let total = items.len();
             let (tasks, next) = paged(items, offset, limit);
-            Ok(ok(
+            Ok(
                 json!({"sessionId": q.session_id, "tasks": tasks, "total": total, "nextCursor": next}),
-            ))
+            )
         }
         "add_note" => {
             let q: AddNote = args(a)?;
@@ -401,7 +398,7 @@ async fn run<A: FlowApi>(
                 encode(&q.session_id),
                 encode(&q.task_id)
             );
-            Ok(ok(post(path, json!({"note": q.note})).await?))
+            Ok(post(path, json!({"note": q.note})).await?)
         }
         "list_features" => {
             let q: ListFeatures = args(a)?;
@@ -417,24 +414,20 @@ async fn run<A: FlowApi>(
             let mut all = get(format!("/api/features?{}", filters.join("&"))).await?;
             let items = array(all["features"].take());
             let (features, next) = paged(items, offset, limit);
-            Ok(ok(
+            Ok(
                 json!({"features": features, "counts": all["counts"], "cycles": all["cycles"], "nextCursor": next}),
-            ))
+            )
         }
         "get_feature" => {
             let q: FeatureRef = args(a)?;
-            Ok(ok(get(format!("/api/features/{}", q.id)).await?))
+            Ok(get(format!("/api/features/{}", q.id)).await?)
         }
         "create_features" => {
             let q: CreateFeatures = args(a)?;
             if q.features.is_empty() || q.features.len() > 100 {
                 return Err(invalid("features must hold 1 to 100 entries"));
             }
-            Ok(ok(post(
-                "/api/features/bulk".into(),
-                json!({"features": q.features}),
-            )
-            .await?))
+            Ok(post("/api/features/bulk".into(), json!({"features": q.features})).await?)
         }
         "claim_feature" => {
             let q: Claim = args(a)?;
@@ -446,7 +439,7 @@ async fn run<A: FlowApi>(
                 Some(id) => format!("/api/features/{id}/claim"),
                 None => "/api/features/claim".to_owned(),
             };
-            Ok(ok(post(path, body).await?))
+            Ok(post(path, body).await?)
         }
         "heartbeat" | "complete_feature" | "release_feature" => {
             let q: Claimed = args(a)?;
@@ -467,14 +460,12 @@ async fn run<A: FlowApi>(
                     "release"
                 }
             };
-            Ok(ok(
-                post(format!("/api/features/{}/{action}", q.id), body).await?
-            ))
+            Ok(post(format!("/api/features/{}/{action}", q.id), body).await?)
         }
         "ready_features" => {
             let q: Ready = args(a)?;
             let (_, limit) = page(None, q.limit, 10, 100)?;
-            Ok(ok(get(format!("/api/features/ready?limit={limit}")).await?))
+            Ok(get(format!("/api/features/ready?limit={limit}")).await?)
         }
         other => Err(invalid(format!("unknown tool `{other}`"))),
     }
@@ -486,10 +477,11 @@ async fn ask<A: FlowApi>(
     method: Method,
     path: String,
     body: Option<Value>,
-) -> Result<Value, CallToolResult> {
-    let answer = api.call(method, path, body).await.map_err(|message| {
-        CallToolResult::structured_error(json!({"error": message, "code": "flow_unreachable"}))
-    })?;
+) -> Result<Value, Value> {
+    let answer = api
+        .call(method, path, body)
+        .await
+        .map_err(|message| json!({"error": message, "code": "flow_unreachable"}))?;
     if (200..300).contains(&answer.status) {
         return Ok(answer.body);
     }
@@ -501,7 +493,7 @@ async fn ask<A: FlowApi>(
         body["code"] = json!(fallback_code(answer.status));
     }
     body["status"] = json!(answer.status);
-    Err(CallToolResult::structured_error(body))
+    Err(body)
 }
 
 /// A code for the API's errors that carry none (those outside the feature store).
@@ -516,14 +508,6 @@ fn fallback_code(status: u16) -> &'static str {
         422 => "invalid",
         503 => "unavailable",
         _ => "error",
-    }
-}
-
-/// Structured content is an object; lists go inside one.
-fn ok(value: Value) -> CallToolResult {
-    match value {
-        Value::Object(_) => CallToolResult::structured(value),
-        other => CallToolResult::structured(json!({"result": other})),
     }
 }
 

@@ -83,7 +83,11 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Complete(args) => complete(args).await,
         Command::Heartbeat(args) => heartbeat(args).await,
         Command::Release(args) => release(args).await,
-        Command::Serve(_) | Command::Generate(_) => unreachable!("not a client command"),
+        Command::Serve(_)
+        | Command::Generate(_)
+        | Command::Mcp(_)
+        | Command::Hook(_)
+        | Command::Setup(_) => unreachable!("not a client command"),
     }
 }
 

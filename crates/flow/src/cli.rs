@@ -46,6 +46,12 @@ pub(crate) enum Command {
     Heartbeat(HeartbeatArgs),
     /// Give a claimed feature back to the queue.
     Release(ReleaseArgs),
+    /// Flow's MCP tools over stdio, for Claude Code's `mcpServers` (asks a running Flow).
+    Mcp(ConnectArgs),
+    /// Forward a Claude Code hook payload (stdin) to a running Flow; always exits 0, silent.
+    Hook(crate::hook_cmd::HookArgs),
+    /// Print the Claude Code settings that wire Flow's hooks in, or --apply / --remove them.
+    Setup(crate::setup_cmd::SetupArgs),
 }
 
 /// Where the running server is. Exit codes of the client commands: 0 ok, 1 refused or failed,

@@ -5,6 +5,9 @@ mod agent;
 mod cli;
 mod features_cmd;
 mod generate;
+mod hook_cmd;
+mod mcp_cmd;
+mod setup_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +31,9 @@ fn main() -> ExitCode {
         }
         // Client commands print their own errors; logs would only clutter a terminal board
         // or a script's stderr.
+        Some(Command::Mcp(args)) => return mcp_cmd::main(args),
+        Some(Command::Hook(args)) => return hook_cmd::main(args),
+        Some(Command::Setup(args)) => return setup_cmd::main(args),
         Some(client) => return agent::main(client),
         None => cli.serve,
     };

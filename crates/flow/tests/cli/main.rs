@@ -4,6 +4,9 @@
 
 mod agent;
 mod features;
+mod hooks;
+mod mcp;
 mod serve;
+mod setup;
 mod support;
 mod tui;
