@@ -310,6 +310,18 @@ mod tests {
     }
 
     #[test]
+    fn the_plugin_wires_the_same_hooks_as_flow_setup() {
+        let plugin: Value = serde_json::from_str(include_str!("../../../plugin/hooks/hooks.json"))
+            .expect("plugin/hooks/hooks.json is JSON");
+        assert_eq!(plugin["hooks"], hooks("flow hook"));
+        let mcp: Value = serde_json::from_str(include_str!("../../../plugin/.mcp.json")).unwrap();
+        assert_eq!(
+            mcp["mcpServers"]["flow"],
+            json!({"command": "flow", "args": ["mcp"]})
+        );
+    }
+
+    #[test]
     fn paths_with_spaces_are_quoted() {
         assert_eq!(hook_command("/a b/flow", None), "'/a b/flow' hook");
         assert_eq!(
