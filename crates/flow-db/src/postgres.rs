@@ -312,6 +312,16 @@ impl Storage for PgStorage {
         }))
     }
 
+    fn generation(&self) -> BoxFuture<'_, Result<i64>> {
+        Box::pin(self.with_conn(async |c| {
+            let row = c
+                .client
+                .query_one("SELECT generation FROM store_meta WHERE id = 1", &[])
+                .await?;
+            Ok(row.get(0))
+        }))
+    }
+
     fn describe(&self) -> String {
         self.described.clone()
     }
@@ -623,7 +633,11 @@ async fn listen(
         .batch_execute(&format!("LISTEN {CHANNEL}"))
         .await
         .map_err(|e| storage.unavailable(&e.to_string()))?;
-    if !first {
+    if first {
+        // Whatever was committed between the store's load and this LISTEN sent no
+        // notification this connection could hear: catch up once now.
+        let _ = writer.send(Msg::Refresh(i64::MAX));
+    } else {
         tracing::info!(db = %storage.described, "PostgreSQL is back; reloading the feature store");
         let _ = writer.send(Msg::Reload);
     }

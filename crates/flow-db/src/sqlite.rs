@@ -141,6 +141,10 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn generation(&self) -> BoxFuture<'_, Result<i64>> {
+        self.blocking(|conn| Ok(meta(conn)?.0))
+    }
+
     fn describe(&self) -> String {
         self.path.as_ref().map_or_else(
             || "SQLite in memory".to_owned(),

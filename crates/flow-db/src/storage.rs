@@ -84,6 +84,9 @@ pub(crate) trait Storage: Send + Sync + 'static {
     fn commit(&self, base: i64, mutation: Mutation)
     -> BoxFuture<'_, Result<Committed, StoreError>>;
 
+    /// The generation the database is at now (cheap: one row).
+    fn generation(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
+
     /// Where the store lives, for logs (a PostgreSQL URL without its password).
     fn describe(&self) -> String;
 }

@@ -95,7 +95,9 @@ impl FeatureStore {
             tokio::task::spawn_blocking(move || crate::sqlite::SqliteStorage::open(&path))
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-        Self::start(Arc::new(storage)).await
+        let store = Self::start(Arc::new(storage)).await?;
+        poll_generation(store.shared.clone(), store.jobs.downgrade());
+        Ok(store)
     }
 
     /// A private, empty SQLite store that lives as long as this value.
@@ -516,6 +518,32 @@ fn fail(jobs: Vec<Job>, err: &StoreError) {
             .reply
             .send(Err(StoreError::Unavailable(err.to_string())));
     }
+}
+
+/// How often a SQLite store looks for writes by another process on the same file (SQLite has
+/// no notifications; PostgreSQL's are pushed instead).
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Follows other processes writing the same SQLite file: reads the generation row every
+/// [`POLL_EVERY`] and has the writer catch up when it moved. Ends with the store.
+fn poll_generation(shared: Arc<Shared>, writer: mpsc::WeakUnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(tx) = writer.upgrade() else { return };
+            match shared.storage.generation().await {
+                Ok(g) if g > shared.snapshot().generation => {
+                    if tx.send(Msg::Refresh(g)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => tracing::debug!(%err, "could not read the store's generation"),
+            }
+        }
+    });
 }
 
 async fn writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) {

@@ -890,3 +890,24 @@ async fn postgres_refuses_a_newer_or_foreign_schema() {
         .unwrap_err();
     assert_eq!(err.code(), "database_unavailable", "{err}");
 }
+
+/// Two stores on one database (two processes on a SQLite file, two servers on PostgreSQL):
+/// the one that did not write sees the other's changes without writing itself (SQLite: within
+/// the poll; PostgreSQL: by notification, or the catch-up once its listener is up) and
+/// announces them.
+#[tokio::test]
+async fn a_second_store_on_the_database_follows_the_first() {
+    let (place, s) = store().await;
+    let other = place.open().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    other.on_change(move |c| {
+        let _ = tx.send(c.added.clone());
+    });
+    let id = mk(&s, "written elsewhere", &[]).await;
+    let added = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the other store caught up")
+        .unwrap();
+    assert_eq!(added, [id]);
+    assert_eq!(other.get(id).unwrap().name, "written elsewhere");
+}
