@@ -180,13 +180,7 @@ impl Registry {
         let hook = self.hooks.states.get(uuid);
         let Some(entry) = self.live_entry(uuid) else {
             return match hook {
-                Some(h) if !self.knows(uuid) => SessionLiveness {
-                    state: h.state,
-                    live: h.state != AgentState::Ended,
-                    waiting_for: h.waiting_for.as_deref(),
-                    cwd: None,
-                    updated_at: Some(h.at),
-                },
+                Some(h) if !self.knows(uuid) => h.liveness(None, Some(h.at)),
                 _ => ENDED,
             };
         };
@@ -195,13 +189,7 @@ impl Registry {
             .or(entry.started_at)
             .map(crate::time::from_epoch_ms);
         if let Some(h) = hook {
-            return SessionLiveness {
-                state: h.state,
-                live: h.state != AgentState::Ended,
-                waiting_for: h.waiting_for.as_deref(),
-                cwd: entry.cwd.as_deref(),
-                updated_at: updated_at.max(Some(h.at)),
-            };
+            return h.liveness(entry.cwd.as_deref(), updated_at.max(Some(h.at)));
         }
         let state = AgentState::from_status(entry.status.as_deref());
         SessionLiveness {

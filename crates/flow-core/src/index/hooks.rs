@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
-use super::agents::AgentState;
+use super::agents::{AgentState, SessionLiveness};
 use super::{Delta, Index, Stamp, Subagent};
 use crate::hooks::{HookChange, HookSignal};
 
@@ -23,6 +23,23 @@ pub(super) struct HookState {
     pub(super) state: AgentState,
     pub(super) waiting_for: Option<String>,
     pub(super) at: SystemTime,
+}
+
+impl HookState {
+    /// The session as this hook shows it, with where and when the files last placed it.
+    pub(super) fn liveness<'a>(
+        &'a self,
+        cwd: Option<&'a str>,
+        updated_at: Option<SystemTime>,
+    ) -> SessionLiveness<'a> {
+        SessionLiveness {
+            state: self.state,
+            live: self.state != AgentState::Ended,
+            waiting_for: self.waiting_for.as_deref(),
+            cwd,
+            updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
