@@ -50,7 +50,15 @@ impl Db {
     }
 
     /// A fresh connection, driven on its own task.
-    pub(crate) async fn open(&self) -> Result<(Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>), TeamError> {
+    pub(crate) async fn open(
+        &self,
+    ) -> Result<
+        (
+            Client,
+            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+        ),
+        TeamError,
+    > {
         tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
             .await
             .map_err(|_| self.unavailable("connecting timed out"))?
@@ -101,8 +109,11 @@ impl Db {
     pub(crate) async fn leave(&self, me: &str) -> Result<(), TeamError> {
         let c = self.client().await?;
         c.batch_execute("BEGIN").await?;
-        c.execute("UPDATE team_machines SET online = false WHERE name = $1", &[&me])
-            .await?;
+        c.execute(
+            "UPDATE team_machines SET online = false WHERE name = $1",
+            &[&me],
+        )
+        .await?;
         c.execute(
             "SELECT pg_notify('flow_team', $1)",
             &[&serde_json::json!({"presence": me}).to_string()],
@@ -112,7 +123,10 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn own_items(&self, me: &str) -> Result<BTreeMap<ItemKey, Arc<str>>, TeamError> {
+    pub(crate) async fn own_items(
+        &self,
+        me: &str,
+    ) -> Result<BTreeMap<ItemKey, Arc<str>>, TeamError> {
         let c = self.client().await?;
         let rows = c
             .query(
@@ -124,7 +138,10 @@ impl Db {
             .iter()
             .map(|r| {
                 let doc: String = r.get(2);
-                (ItemKey::new(r.get(0), r.get::<_, String>(1)), Arc::from(doc))
+                (
+                    ItemKey::new(r.get(0), r.get::<_, String>(1)),
+                    Arc::from(doc),
+                )
             })
             .collect())
     }
@@ -260,7 +277,10 @@ impl Db {
                 &[&me],
             )
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     /// Records the answer to command `id` (once) and tells the requester.
@@ -312,6 +332,8 @@ impl std::ops::Deref for ClientGuard<'_> {
     type Target = Client;
 
     fn deref(&self) -> &Client {
-        self.0.as_ref().expect("connection opened before the guard was made")
+        self.0
+            .as_ref()
+            .expect("connection opened before the guard was made")
     }
 }

@@ -87,11 +87,14 @@ async fn refresh_machines(shared: &Shared) -> Result<(), TeamError> {
     let machines = shared.db.machines(&shared.me).await?;
     for fresh in machines {
         shared.change(|now| {
-            let known = now.machines.entry(fresh.name.clone()).or_insert_with(|| Machine {
-                name: fresh.name.clone(),
-                online: !fresh.online,
-                ..Machine::default()
-            });
+            let known = now
+                .machines
+                .entry(fresh.name.clone())
+                .or_insert_with(|| Machine {
+                    name: fresh.name.clone(),
+                    online: !fresh.online,
+                    ..Machine::default()
+                });
             known.last_seen_at = fresh.last_seen_at;
             if known.online == fresh.online {
                 return None;

@@ -58,7 +58,10 @@ async fn migrate_locked(client: &Client) -> Result<(), TeamError> {
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS team_schema (version BIGINT NOT NULL)")
         .await?;
-    let found: i64 = match client.query_opt("SELECT version FROM team_schema", &[]).await? {
+    let found: i64 = match client
+        .query_opt("SELECT version FROM team_schema", &[])
+        .await?
+    {
         Some(row) => row.get(0),
         None => {
             client

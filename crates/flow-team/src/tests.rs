@@ -12,7 +12,10 @@ use crate::{Answer, ItemKey, RemoteChange, Team, TeamError};
 
 async fn fresh_database() -> Option<String> {
     let Ok(admin) = std::env::var("FLOW_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CI").is_none(), "run through ./scripts/test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "run through ./scripts/test"
+        );
         return None;
     };
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -50,7 +53,9 @@ fn changes(team: &Team) -> mpsc::UnboundedReceiver<RemoteChange> {
     rx
 }
 
-async fn next_items(rx: &mut mpsc::UnboundedReceiver<RemoteChange>) -> (String, Vec<(ItemKey, Option<Arc<str>>)>) {
+async fn next_items(
+    rx: &mut mpsc::UnboundedReceiver<RemoteChange>,
+) -> (String, Vec<(ItemKey, Option<Arc<str>>)>) {
     loop {
         let change = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
@@ -101,7 +106,11 @@ async fn publish_follow_command_and_leave() {
         }
     });
     let answer = board_only
-        .request("laptop", json!({"op": "note", "note": "hi"}), Duration::from_secs(5))
+        .request(
+            "laptop",
+            json!({"op": "note", "note": "hi"}),
+            Duration::from_secs(5),
+        )
         .await
         .unwrap();
     assert_eq!(answer.status, 200);
@@ -123,7 +132,10 @@ async fn publish_follow_command_and_leave() {
         .request("laptop", json!({"op": "note"}), Duration::from_secs(5))
         .await
         .unwrap_err();
-    assert!(matches!(err, TeamError::MachineOffline(ref m) if m == "laptop"), "{err}");
+    assert!(
+        matches!(err, TeamError::MachineOffline(ref m) if m == "laptop"),
+        "{err}"
+    );
     assert_eq!(
         board_only.remote().machines["laptop"].items.len(),
         1,
