@@ -48,6 +48,57 @@ pub struct Config {
     pub clock: Clock,
     /// How long a client may keep a connection waiting, and how many connections are held.
     pub limits: ConnectionLimits,
+    /// Contract §7: publish this machine's board to the PostgreSQL `db` (opt-in).
+    pub publish: bool,
+    /// This machine's name on the team board (`--machine`, default the host name).
+    pub machine: String,
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `HOSTNAME`), made a valid
+/// machine name; `localhost` when neither says.
+pub fn host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(MAX_MACHINE_LEN)
+        .collect();
+    let name = name.trim_start_matches(['-', '_']).to_owned();
+    if name.is_empty() {
+        "localhost".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The longest machine name: it prefixes other machines' session ids on the board, which must
+/// stay valid path ids (128 characters).
+pub const MAX_MACHINE_LEN: usize = 40;
+
+/// A machine name is a letter or digit, then letters, digits, `-` and `_` (no `.`: it
+/// separates the machine from the session in board ids), at most [`MAX_MACHINE_LEN`].
+pub fn check_machine_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.len() <= MAX_MACHINE_LEN;
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid machine name `{name}`: letters, digits, `-` and `_`, starting with a letter or digit, at most {MAX_MACHINE_LEN} characters"
+        ))
+    }
 }
 
 /// The feature store's database, as `--db`/`FLOW_DB` names it.
@@ -167,6 +218,8 @@ impl Config {
             db: None,
             clock: Clock::system(),
             limits: ConnectionLimits::default(),
+            publish: false,
+            machine: host_name(),
         }
     }
 }

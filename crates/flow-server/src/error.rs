@@ -39,6 +39,12 @@ pub(crate) enum ApiError {
     /// A fault of ours: logged with its cause, answered without it.
     #[error("Internal server error")]
     Internal(String),
+    /// Contract §7: the machine that owns a task is offline, so nobody can edit its file.
+    #[error("Machine {0} is offline")]
+    MachineOffline(String),
+    /// The owning machine did not answer a note or delete in time.
+    #[error("Machine {0} did not answer in time")]
+    MachineTimeout(String),
     #[error("Not found")]
     RouteNotFound,
     #[error("Method not allowed")]
@@ -87,7 +93,8 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::MachineOffline(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MachineTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 }
@@ -106,6 +113,8 @@ impl IntoResponse for ApiError {
         match &self {
             Self::BlocksOthers { blocked_tasks } => body["blockedTasks"] = json!(blocked_tasks),
             Self::FeaturesDisabled => body["code"] = json!("features_disabled"),
+            Self::MachineOffline(_) => body["code"] = json!("machine_offline"),
+            Self::MachineTimeout(_) => body["code"] = json!("machine_timeout"),
             Self::FeatureInput { code, .. } => body["code"] = json!(code),
             Self::FeatureBatch(errors) => {
                 body["code"] = json!("validation_failed");

@@ -20,6 +20,7 @@ mod server;
 mod sse;
 mod state;
 mod supervisor;
+mod team;
 mod theme;
 mod views;
 mod watcher;

@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The feature store, or `None` when it is off.
     pub(crate) features: crate::features::MaybeFeatures,
+    /// The team board (contract §7), when the database is PostgreSQL.
+    pub(crate) team: Option<Arc<crate::team::TeamBoard>>,
     /// The one index of the Claude dir, written only by the index task. Locks are held only
     /// for a lookup or one batch, never across an `.await`.
     index: Arc<RwLock<Index>>,
@@ -65,8 +67,17 @@ impl AppState {
                     .map_err(|e| std::io::Error::other(format!("feature store ({db}): {e}")))?,
             )),
         };
+        let team = match &config.db {
+            Some(flow_core::config::Database::Postgres(url)) => Some(
+                crate::team::TeamBoard::join(url, &config.machine, config.publish, hub.clone())
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("team board: {e}")))?,
+            ),
+            _ => None,
+        };
         let state = Self {
             features,
+            team,
             index: Arc::new(RwLock::new(index)),
             index_writer: Arc::new(std::sync::Mutex::new(())),
             hub,
@@ -88,6 +99,10 @@ impl AppState {
             "keep-alive",
             crate::sse::keep_alive(state.hub.clone(), state.shutdown.clone()),
         );
+        if let Some(board) = state.team.clone().filter(|b| b.team.is_publishing()) {
+            let publisher = crate::team::publisher(state.clone(), board, state.shutdown.clone());
+            state.supervisor.spawn("team publisher", publisher);
+        }
         if let Some(features) = state.features.clone() {
             let sweep = crate::features::lease_sweep(features, state.shutdown.clone());
             state.supervisor.spawn("lease sweep", sweep);

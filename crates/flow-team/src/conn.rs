@@ -13,6 +13,8 @@ use crate::schema::NOW_MS;
 use crate::{Answer, ItemKey, Machine, OFFLINE_AFTER, TeamError};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Serialises item writes ("Item" in ASCII).
+const ITEMS_LOCK: i64 = 0x4974_656D;
 
 /// One row of `team_items` as read back.
 pub(crate) struct Row {
@@ -159,6 +161,11 @@ impl Db {
         let c = self.client().await?;
         c.batch_execute("BEGIN").await?;
         let done = async {
+            // Item writes take their sequence numbers and commit one at a time, so they commit
+            // in sequence order: a follower that read up to N never later meets a row < N
+            // committed after it looked.
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[&ITEMS_LOCK])
+                .await?;
             c.execute(
                 "INSERT INTO team_items (machine, kind, key, doc, seq) \
                  SELECT $1, k, key, d, nextval('team_seq') \

@@ -231,6 +231,13 @@ pub(crate) struct ServeArgs {
     /// Run without the feature store: /api/features answers 404 features_disabled.
     #[arg(long)]
     no_db: bool,
+    /// Publish this machine's sessions, tasks, agent states and teams to the team board in
+    /// the PostgreSQL --db [env: FLOW_PUBLISH=1]. Serve such a board with --token.
+    #[arg(long)]
+    publish: bool,
+    /// This machine's name on the team board [env: FLOW_MACHINE] [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    machine: Option<String>,
 }
 
 /// The environment variables Flow reads, captured once.
@@ -247,6 +254,8 @@ pub(crate) struct Env {
     pub(crate) data_dir: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) db: Option<String>,
+    pub(crate) publish: Option<String>,
+    pub(crate) machine: Option<String>,
     pub(crate) home: Option<PathBuf>,
     /// The platform's data dir (`~/.local/share` on Linux).
     pub(crate) platform_data_dir: Option<PathBuf>,
@@ -268,6 +277,8 @@ impl Env {
             data_dir: var("FLOW_DATA_DIR"),
             token: var("FLOW_TOKEN"),
             db: var("FLOW_DB"),
+            publish: var("FLOW_PUBLISH"),
+            machine: var("FLOW_MACHINE"),
             home: dirs::home_dir(),
             platform_data_dir: dirs::data_dir(),
         }
@@ -341,6 +352,18 @@ impl ServeArgs {
                     .map(|d| Database::Sqlite(d.join("flow.db"))),
             }
         };
+        config.publish = self.publish
+            || env
+                .publish
+                .as_deref()
+                .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        if let Some(name) = self.machine.or_else(|| env.machine.clone()) {
+            flow_core::config::check_machine_name(&name).map_err(anyhow::Error::msg)?;
+            config.machine = name;
+        }
+        if config.publish && !matches!(config.db, Some(Database::Postgres(_))) {
+            bail!("--publish needs a PostgreSQL --db (postgres://…): the team board lives there");
+        }
         config.allowed_hosts = self.allowed_host;
         config.token = self.token.or_else(|| env.token.clone());
         if config.token.as_deref() == Some("") {
@@ -477,6 +500,18 @@ mod tests {
             config(&[], env("postgres://flow@db/flow")).db,
             Some(Database::Postgres("postgres://flow@db/flow".into()))
         );
+        let cli = Cli::try_parse_from(["flow", "--publish", "--db", "/x.db"]).unwrap();
+        let err = cli.serve.into_config(&env("off")).unwrap_err().to_string();
+        assert!(err.contains("--publish needs a PostgreSQL --db"), "{err}");
+        let published = config(
+            &["--publish", "--machine", "box-2"],
+            env("postgres://flow@db/flow"),
+        );
+        assert!(published.publish);
+        assert_eq!(published.machine, "box-2");
+        let cli = Cli::try_parse_from(["flow", "--machine", "a.b"]).unwrap();
+        let err = cli.serve.into_config(&env("off")).unwrap_err().to_string();
+        assert!(err.contains("invalid machine name"), "{err}");
         let cli = Cli::try_parse_from(["flow", "--db", "mysql://db/flow"]).unwrap();
         let err = cli.serve.into_config(&env("off")).unwrap_err().to_string();
         assert!(err.contains("unsupported database URL scheme"), "{err}");

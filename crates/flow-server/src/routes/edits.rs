@@ -9,9 +9,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use flow_core::{Change, SessionId, TaskId, TaskRecord};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
@@ -27,7 +28,11 @@ pub(crate) async fn add_note(
     State(app): State<AppState>,
     ApiPath((session, task)): ApiPath<(SessionId, TaskId)>,
     ApiJson(patch): ApiJson<NotePatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let edit = crate::team::Edit::Note(&patch.note);
+    if let Some(answer) = crate::team::forward(&app, session.as_str(), task.as_str(), edit).await {
+        return answer;
+    }
     let noted = run_edit(&app, &session, &task, {
         let tasks_dir = app.config.tasks_dir.clone();
         let (session, task) = (session.clone(), task.clone());
@@ -45,20 +50,24 @@ pub(crate) async fn add_note(
         },
         owner: None,
     };
-    Ok(Json(json!({ "success": true, "task": view })))
+    Ok(Json(json!({ "success": true, "task": view })).into_response())
 }
 
 pub(crate) async fn delete_task(
     State(app): State<AppState>,
     ApiPath((session, task)): ApiPath<(SessionId, TaskId)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let edit = crate::team::Edit::Delete;
+    if let Some(answer) = crate::team::forward(&app, session.as_str(), task.as_str(), edit).await {
+        return answer;
+    }
     run_edit(&app, &session, &task, {
         let tasks_dir = app.config.tasks_dir.clone();
         let (session, task) = (session.clone(), task.clone());
         move || flow_core::edit::delete_task(&tasks_dir, &session, &task)
     })
     .await?;
-    Ok(Json(json!({ "success": true, "taskId": task })))
+    Ok(Json(json!({ "success": true, "taskId": task })).into_response())
 }
 
 /// Runs `edit` on the blocking pool, then re-reads the file into the index so every client's

@@ -4,11 +4,12 @@ mod activity;
 mod edits;
 mod health;
 mod hooks;
+mod machines;
 mod plan;
 mod plans;
 mod sessions;
 mod tasks;
-mod teams;
+pub(crate) mod teams;
 mod theme;
 mod todos;
 
@@ -34,6 +35,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions/{session_id}/agents", get(activity::list_agents))
         .route("/sessions/{session_id}/todos", get(todos::list_todos))
         .route("/activity", get(activity::list_activity))
+        .route("/machines", get(machines::list_machines))
         .route("/teams", get(teams::list_teams))
         .route("/teams/{team}/messages", get(teams::list_messages))
         .route("/plans", get(plans::list_plans))
@@ -53,6 +55,12 @@ pub fn build_router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    if let Some(board) = state.team.as_ref() {
+        let own = Router::new()
+            .nest("/api", api.clone())
+            .with_state(state.clone());
+        crate::team::serve_commands(board, own);
+    }
     let mcp = flow_mcp::http_service(
         crate::mcp::RouterApi {
             router: Router::new()

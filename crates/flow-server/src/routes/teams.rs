@@ -17,8 +17,8 @@ use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct TeamView<'a> {
-    name: &'a str,
+pub(crate) struct TeamView<'a> {
+    pub(crate) name: &'a str,
     description: Option<&'a str>,
     created_at: Option<String>,
     lead_session_id: Option<&'a str>,

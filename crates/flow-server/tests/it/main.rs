@@ -20,6 +20,7 @@ mod special_files;
 mod sse;
 mod static_files;
 mod tasks;
+mod team_board;
 mod teams;
 mod theme;
 mod todos;
