@@ -99,6 +99,11 @@ impl AppState {
             "keep-alive",
             crate::sse::keep_alive(state.hub.clone(), state.shutdown.clone()),
         );
+        if state.team.is_some() && state.config.token.is_none() {
+            tracing::warn!(
+                "this board shows other machines' sessions from the team database; run it with --token so only your team can read them"
+            );
+        }
         if let Some(board) = state.team.clone().filter(|b| b.team.is_publishing()) {
             let publisher = crate::team::publisher(state.clone(), board, state.shutdown.clone());
             state.supervisor.spawn("team publisher", publisher);

@@ -17,6 +17,9 @@ pub(crate) struct RemoteSession {
 pub(crate) fn find(remote: &Remote, board_id: &str) -> Option<RemoteSession> {
     let (machine, session) = board_id.split_once('.')?;
     let m = remote.machines.get(machine)?;
+    if !showable(m, session) {
+        return None;
+    }
     m.items
         .contains_key(&ItemKey::new("session", session))
         .then(|| RemoteSession {
@@ -30,8 +33,18 @@ fn parse(doc: &str) -> Option<Value> {
     serde_json::from_str(doc).ok()
 }
 
+/// Whether another machine's session can be shown here: a valid machine name and a board id
+/// that is a valid path id. The database is shared; what it holds is not trusted further.
+fn showable(m: &Machine, session: &str) -> bool {
+    flow_core::config::check_machine_name(&m.name).is_ok()
+        && flow_core::SessionId::parse(&board_id(&m.name, session)).is_ok()
+}
+
 /// The `/api/sessions` item of `session` on `m`, as this board shows it.
 pub(crate) fn session_doc(m: &Machine, session: &str) -> Option<Value> {
+    if !showable(m, session) {
+        return None;
+    }
     let doc = m.items.get(&ItemKey::new("session", session))?;
     let mut v = parse(doc)?;
     v["id"] = json!(board_id(&m.name, session));
@@ -63,6 +76,7 @@ pub(crate) fn tasks_of(m: &Machine, session: &str) -> Vec<Value> {
         .range(from..)
         .take_while(|(k, _)| k.kind == "task" && k.key.starts_with(&format!("{session}/")))
         .filter_map(|(_, doc)| parse(doc))
+        .filter(|t| t.is_object())
         .collect();
     let key = |t: &Value| {
         let id = t["id"].as_str().unwrap_or("");
