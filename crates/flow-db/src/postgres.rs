@@ -579,8 +579,10 @@ pub(crate) fn follow(storage: Arc<PgStorage>, writer: mpsc::WeakUnboundedSender<
         let mut backoff = Duration::from_millis(100);
         let mut first = true;
         loop {
-            let Some(tx) = writer.upgrade() else { return };
-            match listen(&storage, &tx, first).await {
+            if writer.upgrade().is_none() {
+                return;
+            }
+            match listen(&storage, &writer, first).await {
                 Ok(()) => {
                     backoff = Duration::from_millis(100);
                     tracing::warn!(db = %storage.described, "lost the PostgreSQL listener; reconnecting");
@@ -589,10 +591,9 @@ pub(crate) fn follow(storage: Arc<PgStorage>, writer: mpsc::WeakUnboundedSender<
                     tracing::debug!(%err, ?backoff, "PostgreSQL still unreachable");
                 }
             }
-            if tx.is_closed() {
+            if writer.upgrade().is_none() {
                 return;
             }
-            drop(tx);
             first = false;
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -601,11 +602,13 @@ pub(crate) fn follow(storage: Arc<PgStorage>, writer: mpsc::WeakUnboundedSender<
 }
 
 /// One listening connection, until it drops (`Ok`) or cannot be opened (`Err`).
+/// Holds the writer only weakly, so dropping the store ends the writer task and this one.
 async fn listen(
     storage: &PgStorage,
-    writer: &mpsc::UnboundedSender<Msg>,
+    writer: &mpsc::WeakUnboundedSender<Msg>,
     first: bool,
 ) -> Result<()> {
+    let send = |msg: Msg| writer.upgrade().is_some_and(|tx| tx.send(msg).is_ok());
     let connecting = storage.config.connect(NoTls);
     let (client, mut connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
@@ -636,24 +639,26 @@ async fn listen(
     if first {
         // Whatever was committed between the store's load and this LISTEN sent no
         // notification this connection could hear: catch up once now.
-        let _ = writer.send(Msg::Refresh(i64::MAX));
+        send(Msg::Refresh(i64::MAX));
     } else {
         tracing::info!(db = %storage.described, "PostgreSQL is back; reloading the feature store");
-        let _ = writer.send(Msg::Reload);
+        send(Msg::Reload);
     }
+    // The store may be dropped while no notification comes: look now and then.
+    let mut closed = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             note = incoming.recv() => match note {
                 Some(payload) => {
                     if let Some(generation) = payload_generation(&payload)
-                        && writer.send(Msg::Refresh(generation)).is_err()
+                        && !send(Msg::Refresh(generation))
                     {
                         break;
                     }
                 }
                 None => break,
             },
-            () = writer.closed() => break,
+            _ = closed.tick() => if writer.upgrade().is_none() { break },
         }
     }
     pump.abort();
