@@ -2,7 +2,7 @@
 // holds the one current state, hands it each transition (live events, read answers, what the
 // user does), runs the effects the store returns (reads, the chime), and draws. What the user
 // does is drawn at once; events and answers are drawn once per animation frame, however many
-// arrive in it. The views keep every element whose data did not change (views/keyed.js).
+// arrive in it. A notice (a machine of the team board came or went) is dismissed after a while. The views keep every element whose data did not change (views/keyed.js).
 
 import { api } from '/common.js';
 import { createFeatures } from '/features.js';
@@ -21,6 +21,8 @@ import { createSidebar } from '/views/sidebar.js';
 import { createToolbar } from '/views/toolbar.js';
 
 const $ = (id) => document.getElementById(id);
+/** How long a notice stays on screen. */
+const NOTICE_MS = 8000;
 
 let state = S.initialState({ notify: notifyWanted(), limit: $('limit').value });
 let frame = 0;
@@ -49,6 +51,7 @@ function run(effect) {
   if (effect.type === 'read') read(effect.read).catch(() => {});
   else if (effect.type === 'completed') celebrate(effect.task, effect.session);
   else if (effect.type === 'waiting') announceWaiting(effect.session);
+  else if (effect.type === 'notice') setTimeout(() => act(S.dismissNotice, effect.seq), NOTICE_MS);
 }
 
 /** Begins a read (store.js explains why it needs a token) and applies its answer or failure. */
@@ -153,6 +156,7 @@ function moveFocus(delta) {
 function bind() {
   $('search').addEventListener('input', (e) => act(S.setSearch, e.target.value));
   $('project-filter').addEventListener('change', (e) => act(S.setProject, e.target.value));
+  $('machine-filter').addEventListener('change', (e) => act(S.setMachine, e.target.value));
   $('active-only').addEventListener('change', (e) => act(S.setActiveOnly, e.target.checked));
   $('needs-you').addEventListener('change', (e) => act(S.setNeedsYou, e.target.checked));
   $('limit').addEventListener('change', (e) => act(S.setLimit, e.target.value));

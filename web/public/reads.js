@@ -3,7 +3,8 @@
 // so "more" is a larger limit); a session's tasks are read when it is opened or when it changes
 // without having been read; every task only for the All tasks view and for search. Activity
 // (every recent session, task list or not) comes with the first read, since the empty board and
-// the Needs-you count depend on it; a session's subagents, the teams, a team's inbox, a plan and
+// the Needs-you count depend on it, and so do the team board's machines (kept current by
+// `machine` events); a session's subagents, the teams, a team's inbox, a plan and
 // a session's todo items only while they are shown.
 
 import { api } from '/common.js';
@@ -43,14 +44,15 @@ async function sessionList(limit, need) {
 export async function fetchRead(read) {
   switch (read.kind) {
     case 'full': {
-      const [theme, health, page, activity] = await Promise.all([
+      const [theme, health, page, activity, machines] = await Promise.all([
         api('/api/theme'),
         read.health ? api('/api/health') : null,
         read.all ? everything() : sessionList(read.limit, read.selected),
         api('/api/activity'),
+        orNull(api('/api/machines')),
       ]);
       const tasks = page.allTasks ? undefined : await tasksOf(preloadIds(page.sessions, read.limit, read.selected));
-      return { replace: true, ...page, tasks, activity, theme: theme.theme, health };
+      return { replace: true, ...page, tasks, activity, machines: machines ?? [], theme: theme.theme, health };
     }
     case 'all':
       return everything();

@@ -71,7 +71,9 @@ export const isEnded = (s) => s?.live === false || s?.state === 'ended';
 /** Work in progress that an agent is still there to do: the sidebar's dot and "Active only". */
 export const isActive = (s) => s.inProgress > 0 && !isEnded(s);
 
-export const isWaiting = (s) => s?.state === 'waiting';
+/** Waiting for the user; not the last data of a machine that went offline (nobody can answer
+ * there from here, and it may have stopped long ago). */
+export const isWaiting = (s) => s?.state === 'waiting' && s.stale !== true;
 
 /** An in-progress task whose session has ended: nobody is working on it any more. */
 export function isStaleTask(session, task) {
@@ -129,6 +131,7 @@ export const filteredSessions = perState((state) => {
   const q = query(state);
   return sidebarSource(state)
     .filter((s) => !state.project || s.project === state.project)
+    .filter((s) => !state.machine || machineOf(state, s) === state.machine)
     .filter((s) => !state.activeOnly || isActive(s))
     .filter((s) => !state.needsYou || isWaiting(s))
     .filter((s) => matchesSearch(state, s, q))
@@ -209,6 +212,38 @@ export function emptyReason(state) {
   if (visibleTasks(state, sel).length === 0) return 'no-tasks';
   return null;
 }
+
+// ----- machines (contract §7, the team board) ----------------------------------------------
+// On a team board every list item carries `machine`; another machine's items carry `stale`
+// too (true: that machine is offline, and this is its last data). Without a team board no
+// item names a machine, and /api/machines lists only this one: nothing here shows.
+
+/** This machine's name (the /api/machines entry marked `self`), or null. */
+export const selfMachine = perState((state) => [...state.machines.values()].find((m) => m.self === true)?.name ?? null);
+
+/** The machine a session is on: its `machine`, else this one (Activity items, which only this
+ * machine's files give, carry none). */
+export const machineOf = (state, s) => s.machine ?? selfMachine(state);
+
+/** Another machine's session whose machine is offline: what it showed last. */
+export const isOffline = (s) => s?.stale === true;
+
+/** The machine a session is labelled with: its `machine`, or null off a team board. */
+export const machineLabel = (s) => (typeof s?.machine === 'string' ? s.machine : null);
+
+/**
+ * The machines the filter offers, as { name, online, self }: this one first, then the others
+ * by name; a machine a session names but /api/machines did not list (yet) is offered too.
+ * Fewer than two means no team board: the filter is hidden.
+ */
+export const machineList = perState((state) => {
+  const out = new Map();
+  for (const m of state.machines.values()) out.set(m.name, { name: m.name, online: m.online !== false, self: m.self === true });
+  for (const s of state.sessions.values()) {
+    if (typeof s.machine === 'string' && !out.has(s.machine)) out.set(s.machine, { name: s.machine, online: !isOffline(s), self: false });
+  }
+  return [...out.values()].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
+});
 
 // ----- teams, plans and todos (contract §6) ------------------------------------------------
 

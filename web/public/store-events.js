@@ -1,5 +1,5 @@
 // What one live event changes: a task file (`update`), a session's summary and state (`update`,
-// `session-state`), a task folder gone. Pure helpers of store.js, which alone calls them (its
+// `session-state`), a task folder gone, a machine of the team board coming or going (`machine`). Pure helpers of store.js, which alone calls them (its
 // applyEvent, and its stale-read rule that lays logged events again over a read's answer with
 // `replay` set), so every transition of the board still starts in store.js.
 
@@ -106,5 +106,40 @@ function dropSession(state, sid, replay) {
   if (item) next = { ...next, activity: withKey(next.activity, sid, { ...item, hasTaskList: false }), activityStale: true };
   if (!replay && next.selected === sid) next = { ...next, selected: null };
   if (!replay && next.openTask?.sessionId === sid) next = { ...next, openTask: null };
+  return next;
+}
+
+/**
+ * A `machine` event (contract §7): another machine of the team board came or went. Its sessions
+ * are marked at once (`stale`: what it showed last), on the sidebar's lists and in Activity,
+ * without a read, and the user is told in a notice. Sessions keep their identity when their
+ * mark does not change.
+ */
+export function machineState(state, event, effects, replay) {
+  const { name, online } = event;
+  if (typeof name !== 'string' || typeof online !== 'boolean') return state;
+  const before = state.machines.get(name);
+  const mark = (map) => {
+    let out = map;
+    for (const [sid, s] of map) {
+      if (s.machine !== name || (s.stale === true) === !online) continue;
+      if (out === map) out = new Map(map);
+      out.set(sid, { ...s, stale: !online });
+    }
+    return out;
+  };
+  let next = {
+    ...state,
+    machines: withKey(state.machines, name, { sessions: 0, ...before, name, online }),
+    sessions: mark(state.sessions),
+    activity: mark(state.activity),
+  };
+  // A machine not heard of before is news either way; a repeat of what is known is not.
+  const was = before ? before.online !== false : !online;
+  if (replay || before?.self || was === online) return next;
+  const seq = next.noticeSeq + 1;
+  const text = online ? `${name} ${before ? 'is back online' : 'joined the board'}` : `${name} went offline`;
+  next = { ...next, noticeSeq: seq, notice: { seq, text } };
+  effects.push({ type: 'notice', seq });
   return next;
 }

@@ -5,6 +5,8 @@
 //   { type: 'read', read }              fetch this (reads.js), begun at once with beginRead()
 //   { type: 'completed', task, session } a task just completed (the chime, if asked for)
 //   { type: 'waiting', session }        a session just started waiting for the user (likewise)
+//   { type: 'notice', seq }             a notice is shown (a machine came or went): dismiss it
+//                                       with dismissNotice(seq) after a few seconds
 //
 // Stale reads. A read whose answer replaces state (the session page, one session's tasks, every
 // task, Activity, a full reload, the answer to a note or a delete) is begun with beginRead(), which notes
@@ -23,7 +25,7 @@
 
 // Relative, unlike the views' imports: the unit tests load this module in Node as well.
 import { boardTeamName, limitSize, pageSessions, currentCards, planShown, todosShown } from './select.js';
-import { keyed, putTask, sessionState, update, withItem, withKey, withoutItem, withoutKey } from './store-events.js';
+import { keyed, machineState, putTask, sessionState, update, withItem, withKey, withoutItem, withoutKey } from './store-events.js';
 
 /** A read that stays out this long (in events) is not trusted: the board reloads instead. */
 const LOG_MAX = 5000;
@@ -61,6 +63,11 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     reads: new Map(), // seq -> token, outstanding reads
     log: [], // [{ id, event }] applied while reads are outstanding
     ready: false, // the first full read is in
+    // The team board (contract §7): name -> machine, as /api/machines lists them (this one
+    // first, `self`), kept current by `machine` events.
+    machines: new Map(),
+    notice: null, // { seq, text }: a short message ("gamma went offline"), dismissed by seq
+    noticeSeq: 0,
     theme: 'system',
     health: null,
     error: null,
@@ -76,6 +83,7 @@ export function initialState({ notify = false, limit = '20' } = {}) {
     view: 'board', // or 'timeline', 'plan' (a session's plan, when it has one)
     search: '',
     project: '',
+    machine: '', // the machine filter: '' for every machine
     activeOnly: false,
     needsYou: false, // only sessions waiting for the user
     limit,
@@ -189,7 +197,7 @@ export function beginRead(state, read) {
  * key }: a delete's answer), `activity` (/api/activity), `agents` ({ sid, list }: a session's
  * subagents, list null for 404), `teams` (/api/teams), `messages` ({ team, list }: a team's
  * inbox, list null for 404), `plan` ({ slug, plan }: plan null for 404), `todos` ({ sid, list }:
- * a session's todo items, list null for 404), `theme`, `health`.
+ * a session's todo items, list null for 404), `machines` (/api/machines), `theme`, `health`.
  */
 export function applySnapshot(state, snapshot) {
   const token = snapshot.read ?? null;
@@ -232,6 +240,7 @@ function lay(state, snap) {
   if (snap.messages) next = { ...next, messages: withKey(next.messages, snap.messages.team, snap.messages.list ?? null) };
   if (snap.plan) next = { ...next, plans: withKey(next.plans, snap.plan.slug, snap.plan.plan ?? null) };
   if (snap.todos) next = { ...next, todos: withKey(next.todos, snap.todos.sid, snap.todos.list ?? null) };
+  if (snap.machines) next = { ...next, machines: new Map(snap.machines.map((m) => [m.name, m])) };
   if (snap.theme) next = { ...next, theme: snap.theme };
   if (snap.health) next = { ...next, health: snap.health };
   if (snap.sessions) next = laySessions(next, snap.sessions, snap.limit ?? 'all');
@@ -263,7 +272,7 @@ function laySessions(state, list, limit) {
 function layAllTasks(state, list) {
   const tasks = new Map([...state.sessions.keys()].map((sid) => [sid, new Map()]));
   list.forEach((t, i) => {
-    const { sessionId, sessionName, project, ...rest } = t;
+    const { sessionId, sessionName, project, machine, ...rest } = t;
     if (!tasks.has(sessionId)) tasks.set(sessionId, new Map());
     const [key, task] = keyed(rest, `?${i}`);
     tasks.get(sessionId).set(key, task);
@@ -307,6 +316,9 @@ export function applyEvent(state, event, id) {
     case 'update':
       next = record(update(next, event, effects, false), event, hasId ? id : Infinity);
       break;
+    case 'machine':
+      next = record(machineState(next, event, effects, false), event, hasId ? id : Infinity);
+      break;
     case 'team-update':
       next = teamChanged(next, event.team);
       break;
@@ -348,6 +360,7 @@ function record(state, event, id) {
 function reapply(state, event) {
   if (event.type === 'theme') return setThemeData(state, event.theme);
   if (event.type === 'session-state') return sessionState(state, event, [], true);
+  if (event.type === 'machine') return machineState(state, event, [], true);
   return update(state, event, [], true);
 }
 
@@ -440,6 +453,7 @@ const setter = (field) => (state, value) => done(state[field] === value ? state 
 export const setFeaturesMode = setter('featuresMode');
 export const setSearch = setter('search');
 export const setProject = setter('project');
+export const setMachine = setter('machine');
 export const setActiveOnly = setter('activeOnly');
 export const setNeedsYou = setter('needsYou');
 export const setLimit = setter('limit');
@@ -448,3 +462,8 @@ export const setTheme = setter('theme');
 export const setNotify = setter('notify');
 export const setError = setter('error');
 export const setDetailError = setter('detailError');
+
+/** The notice numbered `seq` has been on screen long enough (a newer one stays). */
+export function dismissNotice(state, seq) {
+  return done(state.notice?.seq === seq ? { ...state, notice: null } : state);
+}

@@ -2,8 +2,8 @@
 // an ephemeral port, and Debian's Chromium driven by playwright-core (never a downloaded
 // browser). Every page records console errors so each test can assert there were none.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,8 @@ export class Tree {
   remove() { rmSync(this.root, { recursive: true, force: true }); }
 }
 
-/** Starts `flow` over `tree` (plus any extra CLI `args`); resolves to { url, stop }. */
+/** Starts `flow` over `tree` (plus any extra CLI `args`); resolves to { url, stop }, `stop`
+ * sending SIGTERM and waiting for the exit. */
 export async function startFlow(tree, { args = [] } = {}) {
   const child = spawn(FLOW_BIN, ['--dir', tree.root, '--port', '0', '--data-dir', tree.path('flow-data'), ...args], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,flow_server=info' },
@@ -141,4 +142,33 @@ export async function request(url, method, path, body) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** psql: on PATH, else Debian's newest server's (FLOW_TEST_PG_BIN, from scripts/lib/postgres.sh). */
+function psql() {
+  const dirs = [process.env.FLOW_TEST_PG_BIN, ...(process.env.PATH ?? '').split(':')];
+  try {
+    dirs.push(...readdirSync('/usr/lib/postgresql').sort().reverse().map((v) => `/usr/lib/postgresql/${v}/bin`));
+  } catch { /* no server installed here */ }
+  const found = dirs.filter(Boolean).map((d) => join(d, 'psql')).find((p) => existsSync(p));
+  if (!found) throw new Error('psql not found (install postgresql-client)');
+  return found;
+}
+
+/**
+ * A fresh, empty database on the throwaway PostgreSQL server `./scripts/test` starts
+ * (FLOW_TEST_POSTGRES is its admin URL); its URL, or null when there is no server (a test then
+ * skips, except under CI, where that is a failure, as in the Rust suites).
+ */
+export function freshPostgres(prefix) {
+  const admin = process.env.FLOW_TEST_POSTGRES;
+  if (!admin) {
+    if (process.env.CI) throw new Error('FLOW_TEST_POSTGRES is not set under CI: run the suite through ./scripts/test');
+    return null;
+  }
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
+  execFileSync(psql(), [admin, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

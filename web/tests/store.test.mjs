@@ -717,3 +717,106 @@ test('progress counts work only: internal bookkeeping is in no total', async () 
   assert.equal(workTotal({ taskCount: 5, completed: 2, inProgress: 1, pending: 1 }), 4);
   assert.equal(workTotal({}), 0);
 });
+
+// ----- the team board (contract §7) --------------------------------------------------------
+
+const REMOTE = 'beta.cccccccc-3333-4333-8333-333333333333';
+const MACHINES = [
+  { name: 'alpha', online: true, lastSeenAt: '2026-11-24T13:00:00.000Z', sessions: 1, self: true },
+  { name: 'beta', online: true, lastSeenAt: '2026-11-24T13:00:00.000Z', sessions: 1 },
+];
+
+/** A team board: alpha (this machine) with A, beta with REMOTE; /api/machines as `machines`. */
+function teamBoard(machines = MACHINES) {
+  const state = board([summary(A, { machine: 'alpha' }), summary(REMOTE, { machine: 'beta', stale: false })]);
+  return S.applySnapshot(state, { machines }).state;
+}
+
+test('off a team board no machine is named and the machine filter is not offered', async () => {
+  const { machineList } = await import('../public/select.js');
+  let state = board([summary(A), summary(B)]);
+  state = S.applySnapshot(state, { machines: [{ name: 'laptop', online: true, self: true, sessions: 2 }] }).state;
+  assert.deepEqual(machineList(state).map((m) => m.name), ['laptop'], 'one machine: no filter');
+  ({ state } = S.setMachine(state, 'laptop'));
+  assert.deepEqual(filteredSessions(state).map((s) => s.id).sort(), [A, B], 'items without `machine` are this machine\'s');
+});
+
+test('the machine filter narrows the sessions to one machine\'s', async () => {
+  const { machineList, machineOf } = await import('../public/select.js');
+  let state = teamBoard();
+  assert.deepEqual(machineList(state), [{ name: 'alpha', online: true, self: true }, { name: 'beta', online: true, self: false }]);
+  assert.equal(filteredSessions(state).length, 2);
+  ({ state } = S.setMachine(state, 'beta'));
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [REMOTE]);
+  ({ state } = S.setMachine(state, 'alpha'));
+  assert.deepEqual(filteredSessions(state).map((s) => s.id), [A]);
+  assert.equal(machineOf(state, { id: 'x' }), 'alpha', 'an item without `machine` (Activity) is this machine\'s');
+  ({ state } = S.setMachine(state, ''));
+  assert.equal(filteredSessions(state).length, 2);
+  // A machine a session names before /api/machines lists it is offered too.
+  state = events(state, [{ type: 'update', event: 'addDir', sessionId: 'gamma.s', file: null, session: summary('gamma.s', { machine: 'gamma', stale: false }) }, 11]);
+  assert.deepEqual(machineList(state).map((m) => m.name), ['alpha', 'beta', 'gamma']);
+});
+
+test('a machine going offline marks its sessions stale at once and says so; coming back clears it', () => {
+  let state = teamBoard();
+  const keep = state.sessions.get(A);
+  let effects;
+  ({ state, effects } = S.applyEvent(state, { type: 'machine', name: 'beta', online: false }, 11));
+  assert.equal(state.sessions.get(REMOTE).stale, true);
+  assert.equal(state.sessions.get(A), keep, 'another machine\'s sessions keep their identity');
+  assert.equal(state.sessions.size, 2, 'no session is added or dropped');
+  assert.equal(state.machines.get('beta').online, false);
+  assert.equal(state.notice.text, 'beta went offline');
+  assert.deepEqual(effects.filter((e) => e.type === 'notice'), [{ type: 'notice', seq: state.notice.seq }]);
+  assert.deepEqual(reads(effects), [], 'no read: the state is patched');
+  // The same news again is no news.
+  const seq = state.notice.seq;
+  ({ state, effects } = S.applyEvent(state, { type: 'machine', name: 'beta', online: false }, 12));
+  assert.equal(state.notice.seq, seq);
+  assert.deepEqual(effects, []);
+  ({ state } = S.dismissNotice(state, seq));
+  assert.equal(state.notice, null);
+  ({ state } = S.applyEvent(state, { type: 'machine', name: 'beta', online: true }, 13));
+  assert.equal(state.sessions.get(REMOTE).stale, false);
+  assert.equal(state.notice.text, 'beta is back online');
+  ({ state } = S.applyEvent(state, { type: 'machine', name: 'gamma', online: true }, 14));
+  assert.equal(state.notice.text, 'gamma joined the board');
+  assert.equal(state.machines.get('gamma').online, true);
+  // An older notice's timer does not dismiss a newer one.
+  ({ state } = S.dismissNotice(state, seq));
+  assert.equal(state.notice.text, 'gamma joined the board');
+});
+
+test('an offline machine\'s waiting session does not ask for the user', () => {
+  let state = teamBoard();
+  state = events(state, [change(REMOTE, task(1, 'pending'), summary(REMOTE, { machine: 'beta', stale: false, state: 'waiting', live: true })), 11]);
+  assert.equal(waitingSessions(state).length, 1);
+  state = events(state, [{ type: 'machine', name: 'beta', online: false }, 12]);
+  assert.equal(waitingSessions(state).length, 0, 'its last data is not a question anyone can answer');
+});
+
+test('a session list sent before a machine went offline does not undo the stale mark', () => {
+  let state = teamBoard();
+  ({ state } = S.applyEvent(state, { type: 'metadata-update' }, 11));
+  let token;
+  [state, token] = begin(state, S.wantedReads(state)[0]); // sent at 11
+  state = events(state, [{ type: 'machine', name: 'beta', online: false }, 12]);
+  state = S.applySnapshot(state, { sessions: [summary(A, { machine: 'alpha' }), summary(REMOTE, { machine: 'beta', stale: false })], limit: '20', read: token }).state;
+  assert.equal(state.sessions.get(REMOTE).stale, true, 'the newer event wins over the older answer');
+  assert.equal(state.machines.get('beta').online, false);
+});
+
+test('a full read lays down the machines; malformed machine events change nothing', () => {
+  let state = S.initialState();
+  const [begun, token] = begin(state, S.wantedReads(state)[0]);
+  state = S.applySnapshot(begun, { replace: true, sessions: [], limit: '20', machines: MACHINES, read: token }).state;
+  assert.deepEqual([...state.machines.keys()], ['alpha', 'beta']);
+  for (const event of [{ type: 'machine' }, { type: 'machine', name: 'beta' }, { type: 'machine', name: 7, online: false }]) {
+    const next = S.applyEvent(state, event, 20).state;
+    assert.equal(next.machines, state.machines);
+    assert.equal(next.notice, null);
+  }
+  // This machine is never announced (it cannot hear itself go).
+  assert.equal(S.applyEvent(state, { type: 'machine', name: 'alpha', online: false }, 21).state.notice, null);
+});

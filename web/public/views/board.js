@@ -8,7 +8,10 @@
 import { el } from '/common.js';
 import { reconcile, setAttr, setText } from '/views/keyed.js';
 import { createTimeline } from '/views/timeline.js';
-import { STATUSES, boardTeamName, currentCards, emptyReason, focusIndex, ids, isStaleTask, openBlockers, sessionName, sessionView, statusOf } from '/select.js';
+import {
+  STATUSES, boardTeamName, currentCards, emptyReason, focusIndex, ids, isOffline, isStaleTask, machineLabel, openBlockers, sessionName,
+  sessionView, statusOf,
+} from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -72,7 +75,9 @@ export function createBoard({ open, features, showActivity }) {
     const indexed = cards.map(([sid, t], i) => {
       const blockers = openBlockers(state, sid, t);
       const summary = state.sessions.get(sid);
-      const session = all && summary ? sessionName(summary) : null;
+      const machine = summary && machineLabel(summary);
+      const where = machine ? ` · ${machine}${isOffline(summary) ? ' (offline)' : ''}` : '';
+      const session = all && summary ? `${sessionName(summary)}${where}` : null;
       return { sid, t, i, blockers, blockerKey: blockers.join(' '), session, stale: isStaleTask(summary, t) };
     });
     for (const status of STATUSES) {

@@ -1,12 +1,13 @@
 // The toolbar: what the main area shows (title and subtitle, or the last error; for a session,
 // its agent state and its subagents, listed under the toolbar on request), the Board / Timeline
 // switch (and Plan, for a session with a plan), the theme (applied to the page here) and the Notify toggle. It also keeps the page
-// title, which carries the Needs-you count so a background tab shows it.
+// title, which carries the Needs-you count so a background tab shows it, and the notice (a
+// machine of the team board came or went).
 
 import { el } from '/common.js';
 import { setAttr, setText } from '/views/keyed.js';
 import { agentList, stateBadge, subagentText } from '/views/agents.js';
-import { currentCards, filteredSessions, isWaiting, sessionName, sessionView, waitingSessions } from '/select.js';
+import { currentCards, filteredSessions, isOffline, isWaiting, machineLabel, sessionName, sessionView, waitingSessions } from '/select.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,7 +23,11 @@ function heading(state) {
     return ['All tasks', `${currentCards(state).length} tasks across ${filteredSessions(state).length} sessions`];
   }
   const s = state.selected && state.sessions.get(state.selected);
-  if (s) return [sessionName(s), [s.project, s.gitBranch, s.description].filter(Boolean).join(' · ')];
+  if (s) {
+    const machine = machineLabel(s);
+    const where = machine && `on ${machine}${isOffline(s) ? ' (offline: its last data)' : ''}`;
+    return [sessionName(s), [where, s.project, s.gitBranch, s.description].filter(Boolean).join(' · ')];
+  }
   return ['Flow', 'Pick a session'];
 }
 
@@ -63,6 +68,8 @@ export function createToolbar({ toggleAgents }) {
       const [title, subtitle] = heading(state);
       setText($('view-title'), title);
       setText($('view-subtitle'), state.error ? `Error: ${state.error}` : subtitle);
+      $('notice').hidden = !state.notice;
+      setText($('notice'), state.notice?.text ?? '');
       sessionStatus(state);
       agentsPanel(state, now);
       const waiting = waitingSessions(state).length;
