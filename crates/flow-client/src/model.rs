@@ -25,6 +25,12 @@ pub struct Session {
     pub waiting_for: Option<String>,
     /// The agent team whose task list this is (or whose lead this session is), if any.
     pub team: Option<String>,
+    /// The machine the session runs on, on a team board (contract §7); `None` elsewhere.
+    #[serde(deserialize_with = "lenient_name")]
+    pub machine: Option<String>,
+    /// Another machine's session whose machine is offline: its last data (contract §7).
+    #[serde(deserialize_with = "lenient_flag")]
+    pub stale: bool,
 }
 
 impl Session {
@@ -37,9 +43,10 @@ impl Session {
         }
     }
 
-    /// Waiting for the user: a permission, an answer, input.
+    /// Waiting for the user: a permission, an answer, input. Not the last data of a machine
+    /// that went offline: nobody can answer there from here.
     pub fn needs_you(&self) -> bool {
-        self.live && self.state == "waiting"
+        self.live && self.state == "waiting" && !self.stale
     }
 
     /// Working right now: its process runs and it has work in progress. An in-progress task
@@ -232,6 +239,19 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(text_of(Value::deserialize(d)?))
 }
 
+/// A name, or `None` for anything that is not a non-empty string.
+fn lenient_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if !s.is_empty() => Some(s),
+        _ => None,
+    })
+}
+
+/// `true` only for `true`: a flag an older or odd server leaves out or garbles is off.
+fn lenient_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
+}
+
 fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Array(items) => items.into_iter().map(text_of).collect(),
@@ -302,6 +322,26 @@ mod tests {
         assert!(team.members[0].lead);
         assert_eq!(team.members[3].state, "");
         assert_eq!(team.counts(), "2 working · 1 idle");
+    }
+
+    #[test]
+    fn team_board_fields_are_read_leniently() {
+        let remote: Session = serde_json::from_value(json!({
+            "id": "beta.s1", "machine": "beta", "stale": true, "state": "waiting", "live": true
+        }))
+        .unwrap();
+        assert_eq!(remote.machine.as_deref(), Some("beta"));
+        assert!(remote.stale);
+        assert!(
+            !remote.needs_you(),
+            "an offline machine's last data asks nothing"
+        );
+        let odd: Session =
+            serde_json::from_value(json!({"id": "s", "machine": 7, "stale": "yes"})).unwrap();
+        assert_eq!(odd.machine, None);
+        assert!(!odd.stale);
+        let plain: Session = serde_json::from_value(json!({"id": "s"})).unwrap();
+        assert_eq!((plain.machine, plain.stale), (None, false));
     }
 
     #[test]

@@ -278,10 +278,33 @@ impl App {
                 requests.push(Request::Teams);
             }
             Some("resync") => requests.push(Request::Snapshot),
+            Some("machine") => self.machine_event(event),
             _ => {}
         }
         self.clamp();
         requests
+    }
+
+    /// Another machine of the team board came or went (contract §7): its sessions are marked
+    /// at once (`stale`: its last data), and the footer says so.
+    fn machine_event(&mut self, event: &Value) {
+        let (Some(name), Some(online)) = (
+            event.get("name").and_then(Value::as_str),
+            event.get("online").and_then(Value::as_bool),
+        ) else {
+            return;
+        };
+        for s in self.sessions.iter_mut() {
+            if s.machine.as_deref() == Some(name) {
+                s.stale = !online;
+            }
+        }
+        self.sort_sessions();
+        self.notice = Some(if online {
+            format!("{name} is online")
+        } else {
+            format!("{name} went offline: its sessions show their last data")
+        });
     }
 
     fn upsert_task(&mut self, session: &str, task: Task) {
@@ -297,7 +320,8 @@ impl App {
 
     // ----- what the screen shows -----
 
-    /// Sessions that pass the search: by label, id, project, branch, or any of their tasks.
+    /// Sessions that pass the search: by label, id, project, branch, machine, or any of their
+    /// tasks.
     pub(crate) fn visible_sessions(&self) -> Vec<&Session> {
         self.sessions
             .iter()
@@ -312,6 +336,7 @@ impl App {
             Some(&s.id),
             s.project.as_deref(),
             s.git_branch.as_deref(),
+            s.machine.as_deref(),
         ]
         .into_iter()
         .flatten()
@@ -376,9 +401,10 @@ impl App {
     /// Every in-progress task of a live session, for the live feed: (session label, task). An
     /// ended session's in-progress tasks are stale, not current work.
     pub(crate) fn live_feed(&self) -> Vec<(&str, &Task)> {
+        // An offline machine's last data is not work anyone can see going on (contract §7).
         self.sessions
             .iter()
-            .filter(|s| s.live)
+            .filter(|s| s.live && !s.stale)
             .flat_map(|s| {
                 self.tasks
                     .get(&s.id)

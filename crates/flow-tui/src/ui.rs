@@ -169,13 +169,27 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
             let room = inner.saturating_sub(2 + 1 + progress.width());
             let label = fit(s.label(), room);
             let gap = room.saturating_sub(label.width()) + 1;
+            // On a team board (contract §7) the machine leads the second line; another
+            // machine's session is dimmed and marked while that machine is offline.
+            let machine = s.machine.as_deref().map(|m| {
+                if s.stale {
+                    format!("@{m} offline")
+                } else {
+                    format!("@{m}")
+                }
+            });
             let mut meta: Vec<&str> = Vec::new();
+            meta.extend(machine.as_deref());
             meta.extend(s.project_name());
             meta.extend(s.git_branch.as_deref());
-            ListItem::new(vec![
+            let item = ListItem::new(vec![
                 Line::from(vec![
                     active,
-                    Span::from(label).bold(),
+                    if s.stale {
+                        Span::from(label)
+                    } else {
+                        Span::from(label).bold()
+                    },
                     Span::from(" ".repeat(gap)),
                     Span::from(progress).dark_gray(),
                 ]),
@@ -184,7 +198,12 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     fit(&meta.join(" · "), inner.saturating_sub(2))
                 ))
                 .dark_gray(),
-            ])
+            ]);
+            if s.stale {
+                item.style(Style::new().dark_gray().add_modifier(Modifier::DIM))
+            } else {
+                item
+            }
         })
         .collect();
     let mut state = ListState::default();

@@ -628,3 +628,60 @@ fn the_help_fits_80_by_24_with_a_full_live_feed() {
         );
     }
 }
+
+#[test]
+fn on_a_team_board_each_session_shows_its_machine_and_an_offline_one_is_dimmed() {
+    let mut app = App::new("http://127.0.0.1:3456");
+    let mut own = session("a", "Alpha", "2026-11-24T12:00:00.000Z");
+    own.machine = Some("laptop".into());
+    let mut remote = session("beta.b", "Bravo", "2026-11-24T13:00:00.000Z");
+    (remote.machine, remote.live, remote.state) = (Some("beta".into()), true, "busy".into());
+    app.update(Msg::Snapshot {
+        sessions: vec![own, remote],
+        tasks: vec![task("beta.b", "1", "in_progress", json!({}))],
+    });
+    app.update(Msg::Live);
+    let before = screen(&app, 80, 24);
+    assert!(shows(&before, "@beta · beta.b"), "{before:#?}");
+    assert!(shows(&before, "@laptop · a · main"), "{before:#?}");
+    assert_eq!(app.live_feed().len(), 1);
+
+    app.update(Msg::Event(
+        json!({"type": "machine", "name": "beta", "online": false}),
+    ));
+    let remote = app.sessions.iter().find(|s| s.id == "beta.b").unwrap();
+    assert!(remote.stale);
+    assert!(!app.sessions.iter().find(|s| s.id == "a").unwrap().stale);
+    assert!(
+        app.live_feed().is_empty(),
+        "no live work shown from an offline machine"
+    );
+    let after = screen(&app, 80, 24);
+    assert!(shows(&after, "@beta offline"), "{after:#?}");
+    assert!(shows(&after, "beta went offline"), "{after:#?}");
+    // The offline session's rows are dimmed.
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| crate::ui::draw(f, &app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let row = after
+        .iter()
+        .position(|r| r.contains("@beta offline"))
+        .unwrap();
+    let cell = &buffer[(4, u16::try_from(row).unwrap())];
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::DIM),
+        "{cell:?}"
+    );
+
+    app.update(Msg::Event(
+        json!({"type": "machine", "name": "beta", "online": true}),
+    ));
+    assert!(
+        !app.sessions
+            .iter()
+            .find(|s| s.id == "beta.b")
+            .unwrap()
+            .stale
+    );
+    assert!(shows(&screen(&app, 80, 24), "beta is online"));
+}

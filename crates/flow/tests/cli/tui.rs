@@ -527,3 +527,83 @@ fn tui_lists_a_teams_members_with_their_states_and_follows_them_live_at_80x24() 
     let screen = tmux.wait_all(&["Completed 1", "#1 Write the"]);
     assert_eq!(column_of(&screen, "#1 Write the"), 2, "{screen}");
 }
+
+/// A fresh database on the throwaway PostgreSQL server of `./scripts/test` (FLOW_TEST_POSTGRES,
+/// an admin URL), made with `psql`; `None` when there is none (a failure under CI).
+fn fresh_postgres() -> Option<String> {
+    let admin = match std::env::var("FLOW_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "FLOW_TEST_POSTGRES is not set: run the suite through ./scripts/test"
+            );
+            eprintln!("skipped: FLOW_TEST_POSTGRES is not set (./scripts/test sets it)");
+            return None;
+        }
+    };
+    let psql = std::env::var_os("FLOW_TEST_PG_BIN")
+        .map(|bin| Path::new(&bin).join("psql"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| "psql".into());
+    let name = format!("flow_tui_team_{}", std::process::id());
+    let status = Command::new(psql)
+        .args([&admin, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .expect("psql (postgresql-client) must be installed");
+    assert!(status.success(), "CREATE DATABASE {name} failed");
+    let (base, _) = admin.rsplit_once('/').expect("a database in the admin URL");
+    Some(format!("{base}/{name}"))
+}
+
+/// One machine of a team board: `flow --publish --machine NAME` over its own Claude dir;
+/// killed on drop.
+struct Machine {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Machine {
+    fn start(db: &str, name: &str, session: &str, subject: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        write_task(dir.path(), session, &task("1", "pending", subject));
+        let mut cmd = crate::support::flow();
+        cmd.arg("--dir")
+            .arg(dir.path())
+            .arg("--data-dir")
+            .arg(dir.path().join("flow-data"))
+            .args(["--port", "0", "--db", db, "--publish", "--machine", name]);
+        let (child, addr) = crate::support::spawn_listening_cmd(cmd);
+        Self {
+            child,
+            url: format!("http://{addr}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tui_shows_each_sessions_machine_and_marks_an_offline_one() {
+    let Some(db) = fresh_postgres() else {
+        return;
+    };
+    let alpha = Machine::start(&db, "alpha", "s-own", "Write the parser");
+    let mut beta = Machine::start(&db, "beta", "s-far", "Tune the cache");
+    let tmux = Tmux::run(&flow_tui(&alpha.url), 100, 24);
+    let screen = tmux.wait_all(&["beta.s-far", "@beta", "s-own", "@alpha"]);
+    assert!(!screen.contains("offline"), "{screen}");
+
+    // Beta stops (SIGTERM: it marks itself offline as it goes); alpha's board says so at once.
+    crate::support::terminate(&mut beta.child, Duration::from_secs(10)).expect("beta exits");
+    let screen = tmux.wait_all(&["@beta offline", "beta went offline"]);
+    assert!(!row(&screen, "@alpha").contains("offline"), "{screen}");
+}
