@@ -22,6 +22,9 @@ pub(crate) struct Draft {
     /// Set by a change to edges, priorities or the set of features: the plan is resolved
     /// again when next asked for. Status changes patch it in place instead.
     plan_stale: bool,
+    /// The features whose derived state the batch's status changes flipped; `None` once the
+    /// plan was (or will be) resolved again, when any state may have moved.
+    flips: Option<BTreeSet<i64>>,
     next_id: i64,
     /// "Now" of the operation being applied.
     pub(crate) now: i64,
@@ -40,6 +43,7 @@ impl Draft {
             records: base.records.clone(),
             plan: base.plan.clone(),
             plan_stale: false,
+            flips: Some(BTreeSet::new()),
             next_id: base.next_id,
             now: 0,
             written: BTreeSet::new(),
@@ -74,6 +78,12 @@ impl Draft {
             events: self.events.clone(),
             next_id: self.next_id,
         }
+    }
+
+    /// The features whose derived state the batch flipped, when known without comparing the
+    /// whole plan (`None`: compare everything).
+    pub(crate) fn flips(&self) -> Option<Vec<i64>> {
+        self.flips.as_ref().map(|f| f.iter().copied().collect())
     }
 
     /// The snapshot after the batch committed at `generation`.
@@ -111,6 +121,7 @@ impl Draft {
         if self.plan_stale {
             self.plan = Arc::new(resolve_records(&self.records, None));
             self.plan_stale = false;
+            self.flips = None;
         }
     }
 
@@ -243,7 +254,10 @@ impl Draft {
         }
         if let Some(f) = self.get(id) {
             let status = effective_status(f, None).to_resolver();
-            Arc::make_mut(&mut self.plan).set_status(&id, status);
+            let flipped = Arc::make_mut(&mut self.plan).set_status(&id, status);
+            if let (Some(all), Some(flipped)) = (self.flips.as_mut(), flipped) {
+                all.extend(flipped);
+            }
         }
     }
 
@@ -254,6 +268,7 @@ impl Draft {
     pub(crate) fn set_priority(&mut self, id: i64, priority: i64) -> Result<()> {
         self.edit(id, |r| r.feature.priority = priority)?;
         self.plan_stale = true;
+        self.flips = None;
         Ok(())
     }
 
@@ -261,6 +276,7 @@ impl Draft {
         self.edit(id, |r| r.feature.dependencies = deps)?;
         self.edges_written.insert(id);
         self.plan_stale = true;
+        self.flips = None;
         Ok(())
     }
 
@@ -374,6 +390,7 @@ impl Draft {
         self.written.insert(id);
         self.edges_written.insert(id);
         self.plan_stale = true;
+        self.flips = None;
         self.event(id, "created", serde_json::json!({"name": name}));
         id
     }
@@ -385,6 +402,7 @@ impl Draft {
         self.edges_written.remove(&id);
         self.deleted.insert(id);
         self.plan_stale = true;
+        self.flips = None;
         Ok(())
     }
 

@@ -22,6 +22,10 @@ const COLUMNS: &str = "id, project, name, description, category, steps, status, 
 
 pub(crate) struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
+    /// A second connection that checkpoints the WAL, so the writer never does (SQLite's
+    /// automatic checkpoint runs inside whichever commit crosses the threshold, fsyncs
+    /// included: that commit, and every request queued behind it, waits).
+    checkpointer: Option<Arc<Mutex<Connection>>>,
     path: Option<PathBuf>,
 }
 
@@ -48,9 +52,13 @@ impl SqliteStorage {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn, Some(path))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = Connection::open(path)?;
+        checkpointer.busy_timeout(BUSY_TIMEOUT)?;
         tracing::debug!(path = %path.display(), "feature store open");
         Ok(SqliteStorage {
             conn: Arc::new(Mutex::new(conn)),
+            checkpointer: Some(Arc::new(Mutex::new(checkpointer))),
             path: Some(path.to_owned()),
         })
     }
@@ -62,6 +70,7 @@ impl SqliteStorage {
         schema::migrate(&mut conn, None)?;
         Ok(SqliteStorage {
             conn: Arc::new(Mutex::new(conn)),
+            checkpointer: None,
             path: None,
         })
     }
@@ -143,6 +152,22 @@ impl Storage for SqliteStorage {
 
     fn generation(&self) -> BoxFuture<'_, Result<i64>> {
         self.blocking(|conn| Ok(meta(conn)?.0))
+    }
+
+    fn maintain(&self) -> BoxFuture<'_, Result<()>> {
+        let Some(checkpointer) = self.checkpointer.clone() else {
+            return Box::pin(async { Ok(()) });
+        };
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = checkpointer.lock().unwrap_or_else(PoisonError::into_inner);
+                // PASSIVE: copies what it can without waiting for (or blocking) the writer.
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("checkpoint task failed: {e}")))?
+        })
     }
 
     fn describe(&self) -> String {

@@ -87,6 +87,12 @@ pub(crate) trait Storage: Send + Sync + 'static {
     /// The generation the database is at now (cheap: one row).
     fn generation(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
 
+    /// Housekeeping off the write path, called about once a second (SQLite: checkpoint the
+    /// write-ahead log, so no commit ever pays for one).
+    fn maintain(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Where the store lives, for logs (a PostgreSQL URL without its password).
     fn describe(&self) -> String;
 }

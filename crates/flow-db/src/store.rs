@@ -46,6 +46,9 @@ pub struct Change {
     /// The snapshot was reloaded whole (after the database came back): clients should read
     /// everything again.
     pub resync: bool,
+    /// The features whose derived state flipped, when the writer knows them without comparing
+    /// the two plans; `None` when any may have (compare `before` and `after`).
+    pub state_flips: Option<Vec<i64>>,
 }
 
 type Observer = Box<dyn Fn(&Change) + Send + Sync>;
@@ -392,6 +395,11 @@ impl Shared {
         if let Some(observer) = self.observer.get() {
             observer(&change);
         }
+        // The previous snapshot (its plan above all) may be freed here: with thousands of
+        // features that is worth moving off the writer, which has the next batch to do.
+        if change.before.len() > 1_000 {
+            tokio::task::spawn_blocking(move || drop(change));
+        }
     }
 
     /// Lays what other servers committed since the snapshot over it.
@@ -421,6 +429,7 @@ impl Shared {
             changed,
             deleted,
             resync: false,
+            state_flips: None,
         });
         Ok(after)
     }
@@ -442,6 +451,7 @@ impl Shared {
             changed: Vec::new(),
             deleted: Vec::new(),
             resync: true,
+            state_flips: None,
         });
         Ok(())
     }
@@ -475,6 +485,7 @@ impl Shared {
             });
             match committed {
                 Ok(Committed::At(generation)) => {
+                    let state_flips = draft.flips();
                     let after = Arc::new(draft.into_graph(generation));
                     let (added, changed) = ids.into_iter().partition(|&id| base.get(id).is_none());
                     self.install(Change {
@@ -484,6 +495,7 @@ impl Shared {
                         changed,
                         deleted,
                         resync: false,
+                        state_flips,
                     });
                     return reply(jobs, results);
                 }
@@ -525,7 +537,8 @@ fn fail(jobs: Vec<Job>, err: &StoreError) {
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// Follows other processes writing the same SQLite file: reads the generation row every
-/// [`POLL_EVERY`] and has the writer catch up when it moved. Ends with the store.
+/// [`POLL_EVERY`] and has the writer catch up when it moved; checkpoints the WAL on the way.
+/// Ends with the store.
 fn poll_generation(shared: Arc<Shared>, writer: mpsc::WeakUnboundedSender<Msg>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL_EVERY);
@@ -533,6 +546,9 @@ fn poll_generation(shared: Arc<Shared>, writer: mpsc::WeakUnboundedSender<Msg>) 
         loop {
             tick.tick().await;
             let Some(tx) = writer.upgrade() else { return };
+            if let Err(err) = shared.storage.maintain().await {
+                tracing::debug!(%err, "feature store housekeeping failed");
+            }
             match shared.storage.generation().await {
                 Ok(g) if g > shared.snapshot().generation => {
                     if tx.send(Msg::Refresh(g)).is_err() {

@@ -159,21 +159,27 @@ impl<Id: Clone + Ord> Plan<Id> {
     /// the order, layers and cycles depend only on the edges and the queue keys, so only the
     /// node's own state, its dependents' `blocked_by` and state (when done-ness flips), the
     /// affected `would_unblock` lists and `ready` move. This is what keeps a claim, a heartbeat
-    /// or a completion cheap on a graph of thousands of features. Returns `false` (and changes
-    /// nothing) for an unknown id.
-    pub fn set_status(&mut self, id: &Id, status: Status) -> bool {
-        let Some(u) = self.index_of(id) else {
-            return false;
-        };
+    /// or a completion cheap on a graph of thousands of features. Returns the ids whose state
+    /// changed, sorted (so a caller can announce exactly those), or `None` (changing nothing)
+    /// for an unknown id.
+    pub fn set_status(&mut self, id: &Id, status: Status) -> Option<Vec<Id>> {
+        let u = self.index_of(id)?;
         let was_done = self.nodes[u].status == Status::Done;
         self.nodes[u].status = status;
         let mut touched = vec![u];
         if was_done != (status == Status::Done) {
             touched.extend_from_slice(self.dependents.of(u));
         }
+        let mut flipped = Vec::new();
         for &t in &touched {
+            let before = self.nodes[t].state;
             self.rederive(t);
+            if self.nodes[t].state != before {
+                flipped.push(self.nodes[t].id.clone());
+            }
         }
+        flipped.sort();
+        flipped.dedup();
         // `would_unblock` of a node depends on its dependents' states: refresh it for every
         // prerequisite of a node whose state may have moved, and for the node itself.
         let mut owners: Vec<usize> = touched
@@ -205,7 +211,7 @@ impl<Id: Clone + Ord> Plan<Id> {
             .filter(|&&v| self.nodes[v].state == State::Ready)
             .map(|&v| self.nodes[v].id.clone())
             .collect();
-        true
+        Some(flipped)
     }
 
     /// Recomputes `blocked_by` and `state` of node `u` from its prerequisites' statuses.

@@ -127,10 +127,19 @@ proptest! {
         for (at, s) in changes {
             let i = at.index(nodes.len());
             nodes[i].status = STATUSES[s];
-            prop_assert!(plan.set_status(&nodes[i].id, STATUSES[s]));
-            prop_assert_eq!(&plan, &resolve(&nodes, &g.edges));
+            let before = plan.clone();
+            let flipped = plan.set_status(&nodes[i].id, STATUSES[s]);
+            let again = resolve(&nodes, &g.edges);
+            prop_assert_eq!(&plan, &again);
+            let expected: Vec<u32> = again
+                .nodes()
+                .iter()
+                .filter(|n| before.node(&n.id).map(|b| b.state) != Some(n.state))
+                .map(|n| n.id)
+                .collect();
+            prop_assert_eq!(flipped, Some(expected), "the ids whose state changed");
         }
-        prop_assert!(!plan.set_status(&(g.n + 7), Status::Done));
+        prop_assert!(plan.set_status(&(g.n + 7), Status::Done).is_none());
     }
 
     #[test]

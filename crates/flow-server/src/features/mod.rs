@@ -41,6 +41,8 @@ pub(crate) struct Features {
     /// "Now" for every write and lease decision: the server's one clock.
     pub(crate) clock: Clock,
     list_cache: Mutex<Option<(i64, Bytes)>>,
+    /// Each feature's rendered JSON, reused across generations while it shows the same.
+    feature_bytes: Mutex<views::FeatureBytes>,
 }
 
 impl Features {
@@ -57,11 +59,18 @@ impl Features {
             store,
             clock,
             list_cache: Mutex::new(None),
+            feature_bytes: Mutex::new(views::FeatureBytes::default()),
         })
     }
 
     pub(crate) fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    pub(crate) fn feature_bytes(&self) -> std::sync::MutexGuard<'_, views::FeatureBytes> {
+        self.feature_bytes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The unfiltered list of generation `generation`, rendering it with `render` only when
@@ -97,22 +106,42 @@ fn announce(hub: &Hub, change: &Change) {
             None,
         );
     }
-    let before = change.before.plan();
-    for node in change.after.plan().nodes() {
-        let id = node.id;
-        let kind = if change.added.contains(&id) {
-            "add"
-        } else if change.changed.contains(&id)
-            || before.node(&id).is_none_or(|b| b.state != node.state)
-        {
-            "change"
-        } else {
-            continue;
-        };
+    let added: std::collections::HashSet<i64> = change.added.iter().copied().collect();
+    let changed: std::collections::HashSet<i64> = change.changed.iter().copied().collect();
+    let announce_one = |id: i64| {
+        let kind = if added.contains(&id) { "add" } else { "change" };
         hub.publish(
             &json!({"type": "feature-update", "event": kind, "featureId": id}),
             None,
         );
+    };
+    match &change.state_flips {
+        // The writer knows which states flipped: announce those and the rows written.
+        Some(flips) => {
+            let mut ids: Vec<i64> = change
+                .added
+                .iter()
+                .chain(&change.changed)
+                .chain(flips)
+                .copied()
+                .filter(|&id| change.after.get(id).is_some())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.into_iter().for_each(announce_one);
+        }
+        None => {
+            let before = change.before.plan();
+            for node in change.after.plan().nodes() {
+                let id = node.id;
+                if added.contains(&id)
+                    || changed.contains(&id)
+                    || before.node(&id).is_none_or(|b| b.state != node.state)
+                {
+                    announce_one(id);
+                }
+            }
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -79,18 +81,34 @@ fn counts(graph: &Graph) -> Value {
     Value::Object(c)
 }
 
-/// The features `keep` selects, in dependency order, with the cycles and the counts.
-fn render_list(graph: &Graph, keep: impl Fn(&Feature) -> bool) -> Value {
+/// The features `keep` selects, in dependency order, with the cycles and the counts: the
+/// list body, assembled from each feature's cached bytes.
+fn render_list(features: &Features, graph: &Graph, keep: impl Fn(&Feature) -> bool) -> Bytes {
     let view = FeatureView::new(graph);
-    let rendered: Vec<Value> = graph
-        .plan()
-        .order()
-        .iter()
-        .filter_map(|&id| graph.get(id))
-        .filter(|f| keep(f))
-        .map(|f| view.render(f))
-        .collect();
-    json!({"features": rendered, "cycles": graph.plan().cycles(), "counts": counts(graph)})
+    let plan = graph.plan();
+    let mut out = Vec::with_capacity(graph.len() * 480 + 256);
+    out.extend_from_slice(b"{\"features\":[");
+    {
+        let mut cache = features.feature_bytes();
+        cache.retain(graph);
+        let mut first = true;
+        for f in plan.order().iter().filter_map(|&id| graph.get(id)) {
+            if !keep(f) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&view.bytes(f, &mut cache));
+        }
+    }
+    out.extend_from_slice(b"],\"cycles\":");
+    let _ = serde_json::to_writer(&mut out, plan.cycles());
+    out.extend_from_slice(b",\"counts\":");
+    let _ = serde_json::to_writer(&mut out, &counts(graph));
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 pub(crate) async fn list(
@@ -111,20 +129,19 @@ pub(crate) async fn list(
         })
         .transpose()?;
     let graph = features.store.snapshot();
+    let json = [(header::CONTENT_TYPE, "application/json")];
     if q.project.is_none() && q.category.is_none() && statuses.is_none() {
         let bytes = features.cached_list(graph.generation(), || {
-            serde_json::to_vec(&render_list(&graph, |_| true))
-                .unwrap_or_default()
-                .into()
+            render_list(features, &graph, |_| true)
         });
-        return Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response());
+        return Ok((json, bytes).into_response());
     }
     let keep = |f: &Feature| {
         q.project.as_ref().is_none_or(|p| &f.project == p)
             && q.category.as_ref().is_none_or(|c| &f.category == c)
             && statuses.as_ref().is_none_or(|s| s.contains(&f.status))
     };
-    Ok(Json(render_list(&graph, keep)).into_response())
+    Ok((json, render_list(features, &graph, keep)).into_response())
 }
 
 pub(crate) async fn stats(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
