@@ -87,6 +87,8 @@ const COLUMNS: &str = "id, project, name, description, category, steps, status, 
     claimed_by, lease_expires_at, attempts, version, created_at, updated_at, started_at, \
     completed_at, claim_token";
 
+type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
+
 /// A connection with the statements a commit needs, prepared once.
 struct Conn {
     client: Client,
@@ -244,44 +246,24 @@ impl Storage for PgStorage {
 
     fn commit(&self, base: i64, m: Mutation) -> BoxFuture<'_, Result<Committed>> {
         Box::pin(self.with_conn(async move |c| {
-            let tx = c.client.transaction().await?;
-            // Takes the row lock: every server's writes queue here, one at a time.
-            let moved = tx.execute(&c.bump, &[&base, &m.next_id]).await?;
-            if moved == 0 {
-                tx.rollback().await?;
+            let client = &c.client;
+            // Two round trips in all: the generation check (which takes the row lock, so every
+            // server's writes queue here, one at a time), then every write, the notification
+            // and the commit, pipelined (tokio-postgres sends them in this order without
+            // waiting; PostgreSQL runs them in order, and a failure aborts the rest).
+            let bump: [&Param<'_>; 2] = [&base, &m.next_id];
+            let (begun, moved) = tokio::join!(
+                client.batch_execute("BEGIN"),
+                client.execute(&c.bump, &bump)
+            );
+            begun?;
+            if moved? == 0 {
+                client.batch_execute("ROLLBACK").await?;
                 return Ok(Committed::Conflict);
             }
             let generation = base + 1;
-            if !m.upserts.is_empty() {
-                let cols = Columns::of(&m.upserts);
-                tx.execute(
-                    &c.upsert,
-                    &[
-                        &cols.id,
-                        &cols.project,
-                        &cols.name,
-                        &cols.description,
-                        &cols.category,
-                        &cols.steps,
-                        &cols.status,
-                        &cols.priority,
-                        &cols.claimed_by,
-                        &cols.lease_expires_at,
-                        &cols.attempts,
-                        &cols.version,
-                        &cols.created_at,
-                        &cols.updated_at,
-                        &cols.started_at,
-                        &cols.completed_at,
-                        &cols.token,
-                    ],
-                )
-                .await?;
-            }
+            let cols = Columns::of(&m.upserts);
             let rewrite: Vec<i64> = m.edges_changed.iter().chain(&m.deleted).copied().collect();
-            if !rewrite.is_empty() {
-                tx.execute(&c.clear_edges, &[&rewrite]).await?;
-            }
             let by_id: BTreeMap<i64, &Record> =
                 m.upserts.iter().map(|r| (r.feature.id, &**r)).collect();
             let (dependent, prerequisite): (Vec<i64>, Vec<i64>) = m
@@ -290,24 +272,69 @@ impl Storage for PgStorage {
                 .filter_map(|id| by_id.get(id))
                 .flat_map(|r| r.feature.dependencies.iter().map(|&d| (r.feature.id, d)))
                 .unzip();
+            let ids: Vec<i64> = m.events.iter().map(|e| e.feature_id).collect();
+            let kinds: Vec<&str> = m.events.iter().map(|e| e.kind.as_str()).collect();
+            let details: Vec<&str> = m.events.iter().map(|e| e.detail.as_str()).collect();
+            let ats: Vec<i64> = m.events.iter().map(|e| e.at).collect();
+            let payload = notify_payload(generation, m.ids());
+
+            type Step<'a> = std::pin::Pin<
+                Box<
+                    dyn std::future::Future<Output = Result<u64, tokio_postgres::Error>>
+                        + Send
+                        + 'a,
+                >,
+            >;
+            let upsert: [&Param<'_>; 17] = [
+                &cols.id,
+                &cols.project,
+                &cols.name,
+                &cols.description,
+                &cols.category,
+                &cols.steps,
+                &cols.status,
+                &cols.priority,
+                &cols.claimed_by,
+                &cols.lease_expires_at,
+                &cols.attempts,
+                &cols.version,
+                &cols.created_at,
+                &cols.updated_at,
+                &cols.started_at,
+                &cols.completed_at,
+                &cols.token,
+            ];
+            let clear: [&Param<'_>; 1] = [&rewrite];
+            let add: [&Param<'_>; 2] = [&dependent, &prerequisite];
+            let delete: [&Param<'_>; 1] = [&m.deleted];
+            let log: [&Param<'_>; 5] = [&ids, &kinds, &details, &ats, &generation];
+            let notify: [&Param<'_>; 2] = [&CHANNEL, &payload];
+            let mut steps: Vec<Step<'_>> = Vec::new();
+            if !m.upserts.is_empty() {
+                steps.push(Box::pin(client.execute(&c.upsert, &upsert)));
+            }
+            if !rewrite.is_empty() {
+                steps.push(Box::pin(client.execute(&c.clear_edges, &clear)));
+            }
             if !dependent.is_empty() {
-                tx.execute(&c.add_edges, &[&dependent, &prerequisite])
-                    .await?;
+                steps.push(Box::pin(client.execute(&c.add_edges, &add)));
             }
             if !m.deleted.is_empty() {
-                tx.execute(&c.delete, &[&m.deleted]).await?;
+                steps.push(Box::pin(client.execute(&c.delete, &delete)));
             }
             if !m.events.is_empty() {
-                let ids: Vec<i64> = m.events.iter().map(|e| e.feature_id).collect();
-                let kinds: Vec<&str> = m.events.iter().map(|e| e.kind.as_str()).collect();
-                let details: Vec<&str> = m.events.iter().map(|e| e.detail.as_str()).collect();
-                let ats: Vec<i64> = m.events.iter().map(|e| e.at).collect();
-                tx.execute(&c.log, &[&ids, &kinds, &details, &ats, &generation])
-                    .await?;
+                steps.push(Box::pin(client.execute(&c.log, &log)));
             }
-            let payload = notify_payload(generation, m.ids());
-            tx.execute(&c.notify, &[&CHANNEL, &payload]).await?;
-            tx.commit().await?;
+            steps.push(Box::pin(client.execute(&c.notify, &notify)));
+            steps.push(Box::pin(async {
+                client.batch_execute("COMMIT").await.map(|()| 0)
+            }));
+            if let Err(err) = futures_util::future::try_join_all(steps).await {
+                // A failed statement aborted the transaction; end it (if the connection
+                // still stands) so the next commit starts clean.
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(err);
+            }
             Ok(Committed::At(generation))
         }))
     }

@@ -99,7 +99,11 @@ impl AppState {
             "keep-alive",
             crate::sse::keep_alive(state.hub.clone(), state.shutdown.clone()),
         );
-        if state.team.is_some() && state.config.token.is_none() {
+        let shows_others = state
+            .team
+            .as_ref()
+            .is_some_and(|b| b.team.is_publishing() || !b.remote().machines.is_empty());
+        if shows_others && state.config.token.is_none() {
             tracing::warn!(
                 "this board shows other machines' sessions from the team database; run it with --token so only your team can read them"
             );
