@@ -53,6 +53,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("{0}")]
     BadUrl(String),
+    /// A stored row Flow cannot read: refused rather than guessed at, so no write replaces
+    /// what it holds.
+    #[error("the feature store holds a row Flow cannot read: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -74,7 +78,10 @@ impl StoreError {
             StoreError::Foreign { .. } => "database_not_flow",
             StoreError::Unavailable(_) => "database_unavailable",
             StoreError::BadUrl(_) => "bad_database_url",
-            StoreError::Io(_) | StoreError::Sqlite(_) | StoreError::Postgres(_) => "internal",
+            StoreError::Io(_)
+            | StoreError::Sqlite(_)
+            | StoreError::Postgres(_)
+            | StoreError::Corrupt(_) => "internal",
         }
     }
 }

@@ -87,6 +87,19 @@ const COLUMNS: &str = "id, project, name, description, category, steps, status, 
     claimed_by, lease_expires_at, attempts, version, created_at, updated_at, started_at, \
     completed_at, claim_token";
 
+/// How a statement sequence on the connection failed: the database said no, or it handed back
+/// a row Flow cannot read (then nothing is written back over it).
+enum Fail {
+    Db(tokio_postgres::Error),
+    Corrupt(String),
+}
+
+impl From<tokio_postgres::Error> for Fail {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Fail::Db(err)
+    }
+}
+
 type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
 
 /// A connection with the statements a commit needs, prepared once.
@@ -148,10 +161,7 @@ impl PgStorage {
 
     /// Runs `f` on the writing connection, opening it first if it is gone; a failure that
     /// closed the connection drops it, so the next call reconnects.
-    async fn with_conn<T>(
-        &self,
-        f: impl AsyncFnOnce(&mut Conn) -> Result<T, tokio_postgres::Error>,
-    ) -> Result<T> {
+    async fn with_conn<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T, Fail>) -> Result<T> {
         let mut slot = self.conn.lock().await;
         if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
             *slot = None;
@@ -165,7 +175,8 @@ impl PgStorage {
         let conn = slot.as_mut().expect("connection just opened");
         match f(conn).await {
             Ok(v) => Ok(v),
-            Err(err) => {
+            Err(Fail::Corrupt(why)) => Err(StoreError::Corrupt(why)),
+            Err(Fail::Db(err)) => {
                 if conn.client.is_closed() {
                     *slot = None;
                     return Err(self.unavailable(&err.to_string()));
@@ -333,7 +344,7 @@ impl Storage for PgStorage {
                 // A failed statement aborted the transaction; end it (if the connection
                 // still stands) so the next commit starts clean.
                 let _ = client.batch_execute("ROLLBACK").await;
-                return Err(err);
+                return Err(err.into());
             }
             Ok(Committed::At(generation))
         }))
@@ -554,18 +565,23 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn record_from_row(r: &Row) -> Result<Record, tokio_postgres::Error> {
+fn record_from_row(r: &Row) -> Result<Record, Fail> {
+    let id: i64 = r.try_get(0)?;
     let steps: String = r.try_get(5)?;
     let status: String = r.try_get(6)?;
+    let steps: Vec<Step> = serde_json::from_str(&steps)
+        .map_err(|e| Fail::Corrupt(format!("feature {id}: stored steps are not valid: {e}")))?;
+    let status = FeatureStatus::parse(&status)
+        .ok_or_else(|| Fail::Corrupt(format!("feature {id}: unknown status `{status}`")))?;
     Ok(Record {
         feature: Feature {
-            id: r.try_get(0)?,
+            id,
             project: r.try_get(1)?,
             name: r.try_get(2)?,
             description: r.try_get(3)?,
             category: r.try_get(4)?,
-            steps: serde_json::from_str::<Vec<Step>>(&steps).unwrap_or_default(),
-            status: FeatureStatus::parse(&status).unwrap_or(FeatureStatus::Pending),
+            steps,
+            status,
             priority: r.try_get(7)?,
             dependencies: Vec::new(),
             claimed_by: r.try_get(8)?,
@@ -581,7 +597,7 @@ fn record_from_row(r: &Row) -> Result<Record, tokio_postgres::Error> {
     })
 }
 
-fn with_edges(rows: Vec<Row>, edges: &[Row]) -> Result<Vec<Record>, tokio_postgres::Error> {
+fn with_edges(rows: Vec<Row>, edges: &[Row]) -> Result<Vec<Record>, Fail> {
     let mut records: Vec<Record> = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
     let index: BTreeMap<i64, usize> = records
         .iter()

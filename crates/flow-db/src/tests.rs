@@ -885,6 +885,28 @@ async fn postgres_refuses_a_newer_or_foreign_schema() {
         .get(0);
     assert_eq!(kept, 1, "their table is untouched");
 
+    // A row it cannot read is refused, not guessed at (a guess would be written back).
+    let broken = fresh_postgres_database(&admin).await;
+    let s = FeatureStore::connect_postgres(&broken).await.unwrap();
+    mk(&s, "mangled", &[]).await;
+    drop(s);
+    let (client, conn) = tokio_postgres::connect(&broken, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("UPDATE features SET steps = 'not json'")
+        .await
+        .unwrap();
+    let err = FeatureStore::connect_postgres(&broken).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    let kept: String = client
+        .query_one("SELECT steps FROM features", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, "not json");
+
     let err = FeatureStore::connect_postgres("postgres://nobody@127.0.0.1:1/none")
         .await
         .unwrap_err();

@@ -24,6 +24,15 @@ pub(crate) struct Row {
     pub(crate) seq: i64,
 }
 
+/// Marks a machine alive now (inserting it the first time).
+fn heartbeat_sql() -> String {
+    format!(
+        "INSERT INTO team_machines (name, online, last_seen_at, started_at) \
+         VALUES ($1, true, {NOW_MS}, {NOW_MS}) ON CONFLICT (name) DO UPDATE \
+         SET online = true, last_seen_at = EXCLUDED.last_seen_at"
+    )
+}
+
 pub(crate) struct Db {
     pub(crate) config: tokio_postgres::Config,
     pub(crate) described: String,
@@ -85,15 +94,7 @@ impl Db {
 
     pub(crate) async fn heartbeat(&self, me: &str) -> Result<(), TeamError> {
         let c = self.client().await?;
-        c.execute(
-            &format!(
-                "INSERT INTO team_machines (name, online, last_seen_at, started_at) \
-                 VALUES ($1, true, {NOW_MS}, {NOW_MS}) ON CONFLICT (name) DO UPDATE \
-                 SET online = true, last_seen_at = EXCLUDED.last_seen_at"
-            ),
-            &[&me],
-        )
-        .await?;
+        c.execute(&heartbeat_sql(), &[&me]).await?;
         Ok(())
     }
 
@@ -175,11 +176,7 @@ impl Db {
             )
             .await?;
             c.execute(
-                &format!(
-                    "INSERT INTO team_machines (name, online, last_seen_at, started_at) \
-                     VALUES ($1, true, {NOW_MS}, {NOW_MS}) ON CONFLICT (name) DO UPDATE \
-                     SET online = true, last_seen_at = EXCLUDED.last_seen_at"
-                ),
+                &heartbeat_sql(),
                 &[&me],
             )
             .await?;
