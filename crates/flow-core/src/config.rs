@@ -147,7 +147,11 @@ impl std::fmt::Display for Database {
 pub fn redact_password(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(start) = out.find("://").map(|i| i + 3)
-        && let Some(at) = out[start..].find('@').map(|i| start + i)
+        // The last `@` before the path ends the user info: a raw `@` in a password is
+        // part of it.
+        && let Some(at) = out[start..out[start..].find('/').map_or(out.len(), |i| start + i)]
+            .rfind('@')
+            .map(|i| start + i)
         && let Some(colon) = out[start..at].find(':').map(|i| start + i)
     {
         out.replace_range(colon + 1..at, "***");
@@ -257,6 +261,10 @@ mod tests {
         assert!(err.contains("mysql://"), "{err}");
         assert_eq!(
             Database::Postgres("postgres://ann:s3cret@h:5/db".into()).to_string(),
+            "postgres://ann:***@h:5/db"
+        );
+        assert_eq!(
+            redact_password("postgres://ann:p@ss@h:5/db"),
             "postgres://ann:***@h:5/db"
         );
         assert_eq!(

@@ -28,6 +28,9 @@ const CHANNEL: &str = "flow_features";
 /// PostgreSQL refuses a `NOTIFY` payload of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7_900;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one call on the writing connection may take (less than the store's own commit
+/// deadline, so the connection is dropped here, not abandoned with a transaction open).
+const OP_TIMEOUT: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The advisory lock key that serialises migrations ("Flow" in ASCII).
 const MIGRATION_LOCK: i64 = 0x466C_6F77;
@@ -173,15 +176,26 @@ impl PgStorage {
             );
         }
         let conn = slot.as_mut().expect("connection just opened");
-        match f(conn).await {
+        let Ok(outcome) = tokio::time::timeout(OP_TIMEOUT, f(conn)).await else {
+            // Statements may still be on their way: drop the connection, so PostgreSQL ends
+            // the transaction (and its locks) instead of this server holding them.
+            *slot = None;
+            return Err(self.unavailable("it did not answer in time"));
+        };
+        match outcome {
             Ok(v) => Ok(v),
             Err(Fail::Corrupt(why)) => Err(StoreError::Corrupt(why)),
             Err(Fail::Db(err)) => {
-                if conn.client.is_closed() {
-                    *slot = None;
-                    return Err(self.unavailable(&err.to_string()));
+                // Whatever failed may have left the session inside an aborted transaction (a
+                // cancelled statement, a lock timeout): never reuse it. Closing the connection
+                // makes PostgreSQL roll back and release its locks; the next call reconnects.
+                let closed = conn.client.is_closed();
+                *slot = None;
+                let why = describe_error(&err);
+                if closed {
+                    return Err(self.unavailable(&why));
                 }
-                Err(StoreError::Postgres(err))
+                Err(StoreError::Unavailable(format!("PostgreSQL refused: {why}")))
             }
         }
     }
@@ -190,7 +204,7 @@ impl PgStorage {
 impl Storage for PgStorage {
     fn load(&self) -> BoxFuture<'_, Result<Loaded>> {
         Box::pin(self.with_conn(async |c| {
-            let tx = c.client.transaction().await?;
+            let tx = snapshot_read(&mut c.client).await?;
             let meta = tx
                 .query_one("SELECT generation, next_id FROM store_meta WHERE id = 1", &[])
                 .await?;
@@ -214,7 +228,7 @@ impl Storage for PgStorage {
 
     fn changes_since(&self, generation: i64) -> BoxFuture<'_, Result<Delta>> {
         Box::pin(self.with_conn(async move |c| {
-            let tx = c.client.transaction().await?;
+            let tx = snapshot_read(&mut c.client).await?;
             let meta = tx
                 .query_one(
                     "SELECT generation, next_id FROM store_meta WHERE id = 1",
@@ -360,6 +374,23 @@ impl Storage for PgStorage {
         }))
     }
 
+    fn clock_offset(&self) -> BoxFuture<'_, Result<i64>> {
+        Box::pin(self.with_conn(async |c| {
+            let local = || flow_core::time::Clock::system().now_ms();
+            let before = local();
+            let row = c
+                .client
+                .query_one(
+                    "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint",
+                    &[],
+                )
+                .await?;
+            let after = local();
+            let db: i64 = row.get(0);
+            Ok(db - (before + after) / 2)
+        }))
+    }
+
     fn describe(&self) -> String {
         self.described.clone()
     }
@@ -460,7 +491,36 @@ async fn migrate_locked(client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// A read-only transaction that sees one commit: the meta row, the features and the edges
+/// of a load always belong together.
+async fn snapshot_read(
+    client: &mut Client,
+) -> Result<tokio_postgres::Transaction<'_>, tokio_postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+}
+
+/// The database's own words for an error (tokio-postgres's `Display` says only "db error").
+fn describe_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => err.to_string(),
+    }
+}
+
 async fn prepare(client: Client) -> Result<Conn, tokio_postgres::Error> {
+    // The session never waits for a lock or sits in a transaction for long: whatever goes
+    // wrong, PostgreSQL itself ends it and releases the row lock every server writes through.
+    client
+        .batch_execute(
+            "SET lock_timeout = '5s'; SET statement_timeout = '10s'; \
+             SET idle_in_transaction_session_timeout = '10s'",
+        )
+        .await?;
     let bump = client
         .prepare(
             "UPDATE store_meta SET generation = generation + 1, next_id = $2 \

@@ -93,6 +93,12 @@ pub(crate) trait Storage: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// The database's clock minus this machine's, in milliseconds (0 when they are the same
+    /// clock, as for SQLite).
+    fn clock_offset(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Ok(0) })
+    }
+
     /// Where the store lives, for logs (a PostgreSQL URL without its password).
     fn describe(&self) -> String;
 }

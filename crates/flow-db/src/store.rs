@@ -26,8 +26,10 @@ pub const MAX_ATTEMPTS: i64 = 3;
 /// The largest batch [`FeatureStore::create_bulk`] accepts.
 pub const MAX_BULK: usize = 1000;
 
-/// How long one commit may take before the database counts as unreachable.
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The last resort for a commit that never returns. The backends bound their own waits first
+/// (PostgreSQL: 8 s, then the connection is dropped so the server rolls back; SQLite: its
+/// 5 s busy timeout), because a commit abandoned here may still land.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most writes worked out and committed together.
 const MAX_BATCH: usize = 256;
 /// Commits lost to other servers before a batch gives up (each loss means they progressed).
@@ -55,6 +57,9 @@ type Observer = Box<dyn Fn(&Change) + Send + Sync>;
 
 pub(crate) struct Shared {
     pub(crate) storage: Arc<dyn Storage>,
+    /// The database's clock minus this machine's, in ms (0 for SQLite): leases are absolute
+    /// times that every server sharing the database must read alike.
+    clock_offset: std::sync::atomic::AtomicI64,
     snapshot: RwLock<Arc<Graph>>,
     observer: OnceLock<Observer>,
 }
@@ -132,7 +137,15 @@ impl FeatureStore {
             loaded.next_id,
             loaded.records.into_iter().map(Arc::new).collect(),
         );
+        let clock_offset = storage.clock_offset().await.unwrap_or(0);
+        if clock_offset.abs() > 1_000 {
+            tracing::warn!(
+                offset_ms = clock_offset,
+                "this machine's clock differs from the database's; leases follow the database's"
+            );
+        }
         let shared = Arc::new(Shared {
+            clock_offset: std::sync::atomic::AtomicI64::new(clock_offset),
             storage,
             snapshot: RwLock::new(Arc::new(graph)),
             observer: OnceLock::new(),
@@ -151,6 +164,17 @@ impl FeatureStore {
     /// The current snapshot: what every read answers from.
     pub fn snapshot(&self) -> Arc<Graph> {
         self.shared.snapshot()
+    }
+
+    /// `local_ms` (this machine's clock) as the database's clock reads it: the "now" to give
+    /// every write and lease decision, so servers whose clocks disagree still agree on whether
+    /// a lease has run out.
+    pub fn database_time(&self, local_ms: i64) -> i64 {
+        local_ms.saturating_add(
+            self.shared
+                .clock_offset
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Where the store lives, for logs (never a password).
@@ -501,16 +525,21 @@ impl Shared {
                 }
                 Ok(Committed::Conflict) => match self.catch_up().await {
                     Ok(next) => base = next,
-                    Err(err) => return fail(jobs, &err),
+                    Err(err) => return fail(jobs, results, &err),
                 },
                 Err(err) => {
                     tracing::warn!(%err, "feature store write failed");
-                    return fail(jobs, &err);
+                    return fail(jobs, results, &err);
                 }
             }
         }
+        let refused = jobs
+            .iter()
+            .map(|_| Ok(Outcome::Changed(Changed::default())))
+            .collect();
         fail(
             jobs,
+            refused,
             &StoreError::Unavailable("too many concurrent writers; try again".into()),
         );
     }
@@ -522,13 +551,16 @@ fn reply(jobs: Vec<Job>, results: Vec<Result<Outcome>>) {
     }
 }
 
-/// Answers every job of a batch that could not be committed: the database is unreachable
-/// or failed, and nothing of the batch was written.
-fn fail(jobs: Vec<Job>, err: &StoreError) {
-    for job in jobs {
-        let _ = job
-            .reply
-            .send(Err(StoreError::Unavailable(err.to_string())));
+/// Answers every job of a batch that could not be committed (the database is unreachable or
+/// failed; nothing of the batch was written): a job refused on its own merits (422, 409)
+/// keeps its refusal, every other one is told the database is unavailable.
+fn fail(jobs: Vec<Job>, results: Vec<Result<Outcome>>, err: &StoreError) {
+    for (job, result) in jobs.into_iter().zip(results) {
+        let answer = match result {
+            Err(refusal) => Err(refusal),
+            Ok(_) => Err(StoreError::Unavailable(err.to_string())),
+        };
+        let _ = job.reply.send(answer);
     }
 }
 
@@ -563,9 +595,25 @@ fn poll_generation(shared: Arc<Shared>, writer: mpsc::WeakUnboundedSender<Msg>) 
 }
 
 async fn writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    while let Some(first) = rx.recv().await {
+    // A reload or catch-up that failed (the database still flapping) is tried again until it
+    // succeeds, even if no other message ever comes.
+    let (mut owed_reload, mut owed_catch_up) = (false, false);
+    let mut retry = Duration::from_millis(200);
+    loop {
+        let first = if owed_reload || owed_catch_up {
+            tokio::select! {
+                msg = rx.recv() => msg,
+                () = tokio::time::sleep(retry) => {
+                    retry = (retry * 2).min(Duration::from_secs(5));
+                    Some(Msg::Refresh(i64::MAX))
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = first else { return };
         let mut jobs = Vec::new();
-        let (mut refresh, mut reload) = (None::<i64>, false);
+        let (mut refresh, mut reload) = (None::<i64>, owed_reload);
         let mut take = |msg: Msg, jobs: &mut Vec<Job>| match msg {
             Msg::Job(job) => jobs.push(job),
             Msg::Refresh(g) => refresh = Some(refresh.map_or(g, |r: i64| r.max(g))),
@@ -579,14 +627,26 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             }
         }
         if reload {
-            if let Err(err) = shared.reload().await {
-                tracing::warn!(%err, "feature store reload failed");
-            }
-        } else if let Some(g) = refresh
-            && g > shared.snapshot().generation
-            && let Err(err) = shared.catch_up().await
+            owed_reload = match shared.reload().await {
+                Ok(()) => false,
+                Err(err) => {
+                    tracing::warn!(%err, "feature store reload failed; retrying");
+                    true
+                }
+            };
+        } else if owed_catch_up
+            || refresh.is_some_and(|g| g > shared.snapshot().generation)
         {
-            tracing::warn!(%err, "feature store catch-up failed");
+            owed_catch_up = match shared.catch_up().await {
+                Ok(_) => false,
+                Err(err) => {
+                    tracing::warn!(%err, "feature store catch-up failed; retrying");
+                    true
+                }
+            };
+        }
+        if !(owed_reload || owed_catch_up) {
+            retry = Duration::from_millis(200);
         }
         if !jobs.is_empty() {
             shared.run_batch(jobs).await;

@@ -245,6 +245,8 @@ fn encode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+const MAX_OFFSET: usize = 1 << 40;
+
 /// One page: `(offset, limit)` from the arguments.
 fn page(
     cursor: Option<&str>,
@@ -252,11 +254,15 @@ fn page(
     default: u64,
     max: u64,
 ) -> Result<(usize, usize), Value> {
+    // A cursor is an offset this tool handed out: far below a million in practice, so a
+    // larger one cannot be ours (and could overflow the arithmetic below).
     let offset = match cursor {
         None | Some("") => 0,
         Some(c) => c
-            .parse()
-            .map_err(|_| invalid("cursor is not one this tool returned"))?,
+            .parse::<usize>()
+            .ok()
+            .filter(|&o| o <= MAX_OFFSET)
+            .ok_or_else(|| invalid("cursor is not one this tool returned"))?,
     };
     let limit = limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {

@@ -10,8 +10,9 @@ use tokio::sync::oneshot;
 use crate::{Shared, TeamError};
 
 /// Commands older than this when the owner finds them are answered as expired, not carried
-/// out: their requester has long given up.
-const STALE_AFTER_MS: i64 = 30_000;
+/// out: their requester has given up (it waits [`crate::Team::request`]'s `within`, 5 s from
+/// the server) and withdrawn them.
+const STALE_AFTER_MS: i64 = 5_000;
 
 /// An answer: the HTTP status and body the owner's API gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +53,17 @@ pub(crate) async fn request(
         .remove(&id);
     match answered {
         Ok(Ok(answer)) => Ok(answer),
-        // The notification may have been lost with a connection: look once more.
-        _ => match shared.db.fetch_answer(id).await? {
-            Some(answer) => Ok(answer),
-            None => Err(TeamError::Timeout(owner.to_owned())),
-        },
+        _ => {
+            // Withdraw it, so it is never carried out after the caller was told it timed out;
+            // if the owner got to it first, its answer (maybe just in) is the answer.
+            if shared.db.withdraw(id).await? {
+                return Err(TeamError::Timeout(owner.to_owned()));
+            }
+            match shared.db.fetch_answer(id).await? {
+                Some(answer) => Ok(answer),
+                None => Err(TeamError::Timeout(owner.to_owned())),
+            }
+        }
     }
 }
 
@@ -77,8 +84,15 @@ pub(crate) async fn deliver(shared: &Shared, id: i64) {
     }
 }
 
-/// Carries out every command waiting for this machine.
-pub(crate) async fn serve_pending(shared: &Shared) {
+/// Carries out, on a task of its own, every command waiting for this machine.
+pub(crate) fn spawn_serve(shared: &std::sync::Arc<Shared>) {
+    let shared = shared.clone();
+    tokio::spawn(async move { serve_pending(&shared).await });
+}
+
+/// Carries out every command waiting for this machine, each claimed first, so that one
+/// command is carried out once even if two Flows answer to this machine's name.
+async fn serve_pending(shared: &Shared) {
     let Some(handler) = shared.handler.get().cloned() else {
         return;
     };
@@ -89,7 +103,15 @@ pub(crate) async fn serve_pending(shared: &Shared) {
             return;
         }
     };
-    for (id, request, age_ms) in pending {
+    for (id, _, _) in pending {
+        let (request, age_ms) = match shared.db.claim_command(id).await {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => continue,
+            Err(err) => {
+                tracing::debug!(%err, id, "could not claim a team command");
+                continue;
+            }
+        };
         let answer = if age_ms > STALE_AFTER_MS {
             Answer {
                 status: 504,

@@ -89,7 +89,10 @@ impl Db {
             });
             *slot = Some(client);
         }
-        Ok(ClientGuard(slot))
+        Ok(ClientGuard {
+            slot,
+            in_transaction: false,
+        })
     }
 
     pub(crate) async fn heartbeat(&self, me: &str) -> Result<(), TeamError> {
@@ -110,8 +113,8 @@ impl Db {
     }
 
     pub(crate) async fn leave(&self, me: &str) -> Result<(), TeamError> {
-        let c = self.client().await?;
-        c.batch_execute("BEGIN").await?;
+        let mut c = self.client().await?;
+        c.begin().await?;
         c.execute(
             "UPDATE team_machines SET online = false WHERE name = $1",
             &[&me],
@@ -122,7 +125,7 @@ impl Db {
             &[&serde_json::json!({"presence": me}).to_string()],
         )
         .await?;
-        c.batch_execute("COMMIT").await?;
+        c.commit().await?;
         Ok(())
     }
 
@@ -159,8 +162,8 @@ impl Db {
         let kinds: Vec<&str> = writes.iter().map(|(k, _)| k.kind.as_str()).collect();
         let keys: Vec<&str> = writes.iter().map(|(k, _)| k.key.as_str()).collect();
         let docs: Vec<Option<&str>> = writes.iter().map(|(_, d)| *d).collect();
-        let c = self.client().await?;
-        c.batch_execute("BEGIN").await?;
+        let mut c = self.client().await?;
+        c.begin().await?;
         let done = async {
             // Item writes take their sequence numbers and commit one at a time, so they commit
             // in sequence order: a follower that read up to N never later meets a row < N
@@ -185,13 +188,11 @@ impl Db {
                 &[&serde_json::json!({"machine": me}).to_string()],
             )
             .await?;
-            c.batch_execute("COMMIT").await
+            Ok::<_, tokio_postgres::Error>(())
         }
         .await;
-        if let Err(err) = done {
-            let _ = c.batch_execute("ROLLBACK").await;
-            return Err(err.into());
-        }
+        done?;
+        c.commit().await?;
         Ok(())
     }
 
@@ -248,8 +249,8 @@ impl Db {
         owner: &str,
         request: &str,
     ) -> Result<i64, TeamError> {
-        let c = self.client().await?;
-        c.batch_execute("BEGIN").await?;
+        let mut c = self.client().await?;
+        c.begin().await?;
         let row = c
             .query_one(
                 &format!(
@@ -265,7 +266,7 @@ impl Db {
             &[&serde_json::json!({"id": id, "machine": owner}).to_string()],
         )
         .await?;
-        c.batch_execute("COMMIT").await?;
+        c.commit().await?;
         Ok(id)
     }
 
@@ -287,14 +288,46 @@ impl Db {
             .collect())
     }
 
+    /// Takes command `id` for this machine to carry out: `Some((request, age_ms))` unless
+    /// another Flow took it or its requester withdrew it.
+    pub(crate) async fn claim_command(&self, id: i64) -> Result<Option<(String, i64)>, TeamError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!(
+                    "UPDATE team_commands SET status = 0 WHERE id = $1 AND status IS NULL \
+                     RETURNING request, {NOW_MS} - requested_at"
+                ),
+                &[&id],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Withdraws command `id` if nobody took it yet; `true` if it was withdrawn.
+    pub(crate) async fn withdraw(&self, id: i64) -> Result<bool, TeamError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                &format!(
+                    "UPDATE team_commands SET status = 504, answered_at = {NOW_MS}, \
+                     answer = '{{\"error\":\"withdrawn\",\"code\":\"machine_timeout\"}}' \
+                     WHERE id = $1 AND status IS NULL"
+                ),
+                &[&id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     /// Records the answer to command `id` (once) and tells the requester.
     pub(crate) async fn answer(&self, id: i64, answer: &Answer) -> Result<(), TeamError> {
-        let c = self.client().await?;
-        c.batch_execute("BEGIN").await?;
+        let mut c = self.client().await?;
+        c.begin().await?;
         c.execute(
             &format!(
                 "UPDATE team_commands SET status = $2, answer = $3, answered_at = {NOW_MS} \
-                 WHERE id = $1 AND status IS NULL"
+                 WHERE id = $1 AND status = 0"
             ),
             &[&id, &i32::from(answer.status), &answer.body.to_string()],
         )
@@ -304,7 +337,7 @@ impl Db {
             &[&serde_json::json!({"id": id}).to_string()],
         )
         .await?;
-        c.batch_execute("COMMIT").await?;
+        c.commit().await?;
         Ok(())
     }
 
@@ -312,7 +345,7 @@ impl Db {
         let c = self.client().await?;
         let row = c
             .query_opt(
-                "SELECT status, answer FROM team_commands WHERE id = $1 AND status IS NOT NULL",
+                "SELECT status, answer FROM team_commands WHERE id = $1 AND status > 0",
                 &[&id],
             )
             .await?;
@@ -329,14 +362,41 @@ impl Db {
     }
 }
 
-/// The locked shared connection.
-pub(crate) struct ClientGuard<'a>(MutexGuard<'a, Option<Client>>);
+/// The locked shared connection. A transaction it began and did not commit (an error
+/// returned early) takes the connection with it when the guard drops: closing it makes
+/// PostgreSQL roll back and release the locks, and the next call opens a fresh one, instead
+/// of every later statement failing inside an aborted transaction.
+pub(crate) struct ClientGuard<'a> {
+    slot: MutexGuard<'a, Option<Client>>,
+    in_transaction: bool,
+}
+
+impl ClientGuard<'_> {
+    pub(crate) async fn begin(&mut self) -> Result<(), tokio_postgres::Error> {
+        self.in_transaction = true;
+        self.batch_execute("BEGIN").await
+    }
+
+    pub(crate) async fn commit(&mut self) -> Result<(), tokio_postgres::Error> {
+        self.batch_execute("COMMIT").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Drop for ClientGuard<'_> {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            *self.slot = None;
+        }
+    }
+}
 
 impl std::ops::Deref for ClientGuard<'_> {
     type Target = Client;
 
     fn deref(&self) -> &Client {
-        self.0
+        self.slot
             .as_ref()
             .expect("connection opened before the guard was made")
     }

@@ -138,7 +138,7 @@ enum Ended {
 }
 
 async fn listen(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     stop: &mut watch::Receiver<bool>,
     first: bool,
 ) -> Result<Ended, TeamError> {
@@ -176,7 +176,7 @@ async fn listen(
         }
         load_all(shared).await?;
     }
-    commands::serve_pending(shared).await;
+    commands::spawn_serve(shared);
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ended = loop {
@@ -202,7 +202,7 @@ async fn listen(
     Ok(ended)
 }
 
-async fn handle(shared: &Shared, channel: &str, payload: &str) {
+async fn handle(shared: &Arc<Shared>, channel: &str, payload: &str) {
     let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
     let outcome = match channel {
         "flow_team" if value.get("presence").is_some() => refresh_machines(shared).await,
@@ -223,7 +223,9 @@ async fn handle(shared: &Shared, channel: &str, payload: &str) {
             outcome
         }
         "flow_team_commands" if value["machine"] == shared.me.as_str() => {
-            commands::serve_pending(shared).await;
+            // Off the listener: a slow edit (waiting for Claude Code's lock) must not hold up
+            // the notifications behind it.
+            commands::spawn_serve(shared);
             Ok(())
         }
         "flow_team_answers" => {

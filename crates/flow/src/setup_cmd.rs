@@ -126,20 +126,29 @@ fn claude_dir(flag: Option<&str>, env: &Env) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// The program for a shell command line: quoted when its path has a space or a quote.
-fn program(flow: &str) -> String {
-    if flow.contains([' ', '\'', '"']) {
-        format!("'{}'", flow.replace('\'', r"'\''"))
+/// One word of a shell command line: as it is when every character is plainly safe, else
+/// single-quoted (so `$`, `;`, `&`, spaces and quotes in a path or URL stay literal).
+fn shell_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@,+%".contains(c));
+    if safe {
+        word.to_owned()
     } else {
-        flow.to_owned()
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
+}
+
+fn program(flow: &str) -> String {
+    shell_word(flow)
 }
 
 /// `<flow> hook [--url URL]`.
 fn hook_command(flow: &str, url: Option<&str>) -> String {
     let program = program(flow);
     match url {
-        Some(url) => format!("{program} hook --url {url}"),
+        Some(url) => format!("{program} hook --url {}", shell_word(url)),
         None => format!("{program} hook"),
     }
 }
@@ -327,6 +336,10 @@ mod tests {
         assert_eq!(
             hook_command("flow", Some("http://127.0.0.1:9")),
             "flow hook --url http://127.0.0.1:9"
+        );
+        assert_eq!(
+            hook_command("/x/$HOME;rm/flow", Some("http://h/?a&b")),
+            "'/x/$HOME;rm/flow' hook --url 'http://h/?a&b'"
         );
     }
 }

@@ -63,8 +63,10 @@ impl Features {
         })
     }
 
+    /// "Now" for writes and leases: the server's clock, read as the database's (they differ
+    /// only on PostgreSQL, when this machine's clock is off).
     pub(crate) fn now(&self) -> i64 {
-        self.clock.now_ms()
+        self.store.database_time(self.clock.now_ms())
     }
 
     pub(crate) fn feature_bytes(&self) -> std::sync::MutexGuard<'_, views::FeatureBytes> {

@@ -55,7 +55,8 @@ pub fn build_router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    if let Some(board) = state.team.as_ref() {
+    // Only a publishing Flow is a machine that others ask to edit its files.
+    if let Some(board) = state.team.as_ref().filter(|b| b.team.is_publishing()) {
         let own = Router::new()
             .nest("/api", api.clone())
             .with_state(state.clone());

@@ -35,7 +35,7 @@ fn parse(doc: &str) -> Option<Value> {
 
 /// Whether another machine's session can be shown here: a valid machine name and a board id
 /// that is a valid path id. The database is shared; what it holds is not trusted further.
-fn showable(m: &Machine, session: &str) -> bool {
+pub(crate) fn showable(m: &Machine, session: &str) -> bool {
     flow_core::config::check_machine_name(&m.name).is_ok()
         && flow_core::SessionId::parse(&board_id(&m.name, session)).is_ok()
 }
@@ -120,6 +120,9 @@ pub(crate) fn machines(remote: &Remote, me: &str, local_sessions: usize, now_ms:
         "self": true,
     })];
     for m in remote.machines.values() {
+        if flow_core::config::check_machine_name(&m.name).is_err() {
+            continue;
+        }
         list.push(json!({
             "name": m.name,
             "online": m.online,

@@ -109,6 +109,9 @@ fn announce(hub: &Hub, remote: &Remote, change: &RemoteChange) {
             hub.publish(&json!({"type": "resync"}), None);
         }
         RemoteChange::Machine { name, online } => {
+            if flow_core::config::check_machine_name(name).is_err() {
+                return;
+            }
             hub.publish(
                 &json!({"type": "machine", "name": name, "online": online}),
                 None,
@@ -119,6 +122,11 @@ fn announce(hub: &Hub, remote: &Remote, change: &RemoteChange) {
                 return;
             };
             for (key, doc) in items {
+                // Only what reads would show: a valid machine name and board id.
+                let session = key.key.split('/').next().unwrap_or("");
+                if key.kind != "team" && !merge::showable(m, session) {
+                    continue;
+                }
                 if let Some((event, session)) = item_event(m, key, doc.as_deref()) {
                     hub.publish(&event, session.as_deref());
                 }
