@@ -238,7 +238,7 @@ impl Db {
                     name: r.get(0),
                     online: online && age < fresh,
                     last_seen_at: r.get(2),
-                    items: BTreeMap::new(),
+                    items: Arc::default(),
                 }
             })
             .collect())

@@ -33,9 +33,10 @@ pub(crate) async fn load_all(shared: &Shared) -> Result<(), TeamError> {
                 name: row.machine.clone(),
                 ..Machine::default()
             });
+        let items = Arc::make_mut(&mut machine.items);
         match row.doc {
-            Some(doc) => machine.items.insert(row.key, doc),
-            None => machine.items.remove(&row.key),
+            Some(doc) => items.insert(row.key, doc),
+            None => items.remove(&row.key),
         };
     }
     shared.seq.store(last, Ordering::SeqCst);
@@ -66,10 +67,11 @@ async fn catch_up(shared: &Shared) -> Result<(), TeamError> {
                 ..Machine::default()
             });
             let mut items = Vec::with_capacity(rows.len());
+            let held = Arc::make_mut(&mut machine.items);
             for row in rows {
                 match &row.doc {
-                    Some(doc) => machine.items.insert(row.key.clone(), doc.clone()),
-                    None => machine.items.remove(&row.key),
+                    Some(doc) => held.insert(row.key.clone(), doc.clone()),
+                    None => held.remove(&row.key),
                 };
                 items.push((row.key, row.doc));
             }

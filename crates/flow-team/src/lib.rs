@@ -76,7 +76,9 @@ pub struct Machine {
     pub online: bool,
     /// Milliseconds since the epoch (database time) of its last heartbeat.
     pub last_seen_at: i64,
-    pub items: BTreeMap<ItemKey, Arc<str>>,
+    /// Shared between snapshots of the board: a change to one machine copies that machine's
+    /// map once, a heartbeat copies none.
+    pub items: Arc<BTreeMap<ItemKey, Arc<str>>>,
 }
 
 /// Everything the other machines published, at one moment.

@@ -3,15 +3,16 @@
 //! changed. A publish that fails (database away) is retried, and since nothing was marked
 //! published, the retry carries everything that changed meanwhile.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use flow_team::ItemKey;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::TeamBoard;
+use crate::hub::Frame;
 use crate::routes::teams::TeamView;
 use crate::state::AppState;
 use crate::views::{SessionView, TaskView};
@@ -21,34 +22,74 @@ const SETTLE: Duration = Duration::from_millis(25);
 /// How often a failed publish is tried again.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// The publisher, until `shutdown`: run it under the server's supervisor.
+/// What must be rendered again before the next publish.
+enum Dirty {
+    Nothing,
+    /// Only these sessions (an `update` event names its session).
+    Sessions(BTreeSet<Arc<str>>),
+    /// Anything may have changed (teams, metadata, agent states).
+    All,
+}
+
+impl Dirty {
+    fn add(&mut self, frame: &Frame) {
+        // The store's and other machines' events are not this machine's board.
+        let json: &str = &frame.json;
+        if json.starts_with(r#"{"type":"feature-update""#)
+            || json.starts_with(r#"{"type":"machine""#)
+        {
+            return;
+        }
+        *self = match (std::mem::replace(self, Dirty::Nothing), &frame.session) {
+            (Dirty::All, _) | (_, None) => Dirty::All,
+            (Dirty::Nothing, Some(s)) => Dirty::Sessions(BTreeSet::from([s.clone()])),
+            (Dirty::Sessions(mut set), Some(s)) => {
+                set.insert(s.clone());
+                Dirty::Sessions(set)
+            }
+        };
+    }
+}
+
+/// The publisher, until `shutdown`: run it under the server's supervisor. Keeps this
+/// machine's rendered board and, after a change, renders again only the sessions the events
+/// named (a task write costs its session, not the board).
 pub(crate) async fn publisher(app: AppState, board: Arc<TeamBoard>, shutdown: CancellationToken) {
     let mut frames = Box::pin(app.hub().subscribe(None));
-    let mut dirty = true;
-    let mut published_at = u64::MAX;
+    let mut items: BTreeMap<ItemKey, Arc<str>> = BTreeMap::new();
+    let mut dirty = Dirty::All;
+    let mut unpublished = false;
     loop {
-        if dirty {
+        if !matches!(dirty, Dirty::Nothing) {
             tokio::time::sleep(SETTLE).await;
-            let generation = app.index().generation();
-            if generation != published_at {
-                match board.team.publish(render(&app)).await {
-                    Ok(rows) => {
-                        published_at = generation;
-                        dirty = false;
-                        tracing::debug!(rows, generation, "published to the team board");
-                    }
-                    Err(err) => tracing::debug!(%err, "team board publish failed; retrying"),
+            // Events that came meanwhile are in this render too.
+            while let Some(Some(frame)) = frames.next().now_or_never() {
+                if !frame.is_keep_alive() {
+                    dirty.add(&frame);
                 }
-            } else {
-                dirty = false;
+            }
+            match std::mem::replace(&mut dirty, Dirty::Nothing) {
+                Dirty::All => items = render(&app),
+                Dirty::Sessions(sessions) => rerender(&app, &mut items, &sessions),
+                Dirty::Nothing => {}
+            }
+            unpublished = true;
+        }
+        if unpublished {
+            match board.team.publish(items.clone()).await {
+                Ok(rows) => {
+                    unpublished = false;
+                    tracing::debug!(rows, "published to the team board");
+                }
+                Err(err) => tracing::debug!(%err, "team board publish failed; retrying"),
             }
         }
-        let wait = if dirty { RETRY } else { Duration::MAX };
+        let wait = if unpublished { RETRY } else { Duration::MAX };
         tokio::select! {
             () = shutdown.cancelled() => break,
             frame = frames.next() => match frame {
                 Some(frame) if frame.is_keep_alive() => {}
-                Some(_) => dirty = true,
+                Some(frame) => dirty.add(&frame),
                 None => break,
             },
             () = tokio::time::sleep(wait) => {}
@@ -62,34 +103,56 @@ pub(crate) async fn publisher(app: AppState, board: Arc<TeamBoard>, shutdown: Ca
 fn render(app: &AppState) -> BTreeMap<ItemKey, Arc<str>> {
     let index = app.index();
     let mut items = BTreeMap::new();
-    let mut put = |kind: &str, key: String, value: Result<String, serde_json::Error>| {
-        if let Ok(doc) = value {
-            items.insert(ItemKey::new(kind, key), Arc::from(doc));
-        }
-    };
     for summary in index.newest(usize::MAX) {
         let id = summary.id.to_owned();
-        put(
-            "session",
-            id.clone(),
-            serde_json::to_string(&SessionView::from(summary)),
-        );
-        for record in index.tasks(&id).unwrap_or_default() {
-            let key = format!("{id}/{}", record.id);
-            put(
-                "task",
-                key,
-                serde_json::to_string(&TaskView {
-                    record,
-                    owner: None,
-                }),
-            );
-        }
+        render_session(&index, &id, &mut items);
     }
     for team in index.teams(app.config.clock.now()) {
         let view = TeamView::from(team);
-        let name = view.name.to_owned();
-        put("team", name, serde_json::to_string(&view));
+        if let Ok(doc) = serde_json::to_string(&view) {
+            items.insert(ItemKey::new("team", view.name), Arc::from(doc));
+        }
     }
     items
+}
+
+/// Renders `sessions` again into `items` (a session gone from the index leaves with its tasks).
+fn rerender(
+    app: &AppState,
+    items: &mut BTreeMap<ItemKey, Arc<str>>,
+    sessions: &BTreeSet<Arc<str>>,
+) {
+    let index = app.index();
+    for id in sessions {
+        items.remove(&ItemKey::new("session", id.as_ref()));
+        let prefix = format!("{id}/");
+        let stale: Vec<ItemKey> = items
+            .range(ItemKey::new("task", prefix.clone())..)
+            .take_while(|(k, _)| k.kind == "task" && k.key.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in stale {
+            items.remove(&key);
+        }
+        render_session(&index, id, items);
+    }
+}
+
+/// One session and its tasks, if the index has it with a task list.
+fn render_session(index: &flow_core::Index, id: &str, items: &mut BTreeMap<ItemKey, Arc<str>>) {
+    let Some(summary) = index.summary(id) else {
+        return;
+    };
+    if let Ok(doc) = serde_json::to_string(&SessionView::from(summary)) {
+        items.insert(ItemKey::new("session", id), Arc::from(doc));
+    }
+    for record in index.tasks(id).unwrap_or_default() {
+        let key = format!("{id}/{}", record.id);
+        if let Ok(doc) = serde_json::to_string(&TaskView {
+            record,
+            owner: None,
+        }) {
+            items.insert(ItemKey::new("task", key), Arc::from(doc));
+        }
+    }
 }
