@@ -195,7 +195,9 @@ impl PgStorage {
                 if closed {
                     return Err(self.unavailable(&why));
                 }
-                Err(StoreError::Unavailable(format!("PostgreSQL refused: {why}")))
+                Err(StoreError::Unavailable(format!(
+                    "PostgreSQL refused: {why}"
+                )))
             }
         }
     }
@@ -371,6 +373,17 @@ impl Storage for PgStorage {
                 .query_one("SELECT generation FROM store_meta WHERE id = 1", &[])
                 .await?;
             Ok(row.get(0))
+        }))
+    }
+
+    fn prune_heartbeats(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(self.with_conn(async move |c| {
+            Ok(c.client
+                .execute(
+                    "DELETE FROM feature_events WHERE kind = 'heartbeat' AND at < $1",
+                    &[&before_ms],
+                )
+                .await?)
         }))
     }
 

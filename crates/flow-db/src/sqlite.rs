@@ -154,6 +154,16 @@ impl Storage for SqliteStorage {
         self.blocking(|conn| Ok(meta(conn)?.0))
     }
 
+    fn prune_heartbeats(&self, before_ms: i64) -> BoxFuture<'_, Result<u64>> {
+        self.blocking(move |conn| {
+            let n = conn.execute(
+                "DELETE FROM feature_events WHERE kind = 'heartbeat' AND at < ?1",
+                [before_ms],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
     fn maintain(&self) -> BoxFuture<'_, Result<()>> {
         let Some(checkpointer) = self.checkpointer.clone() else {
             return Box::pin(async { Ok(()) });

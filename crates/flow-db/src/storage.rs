@@ -93,6 +93,11 @@ pub(crate) trait Storage: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Deletes `heartbeat` lines of the log written before `before_ms`: one per heartbeat of
+    /// every claim, they would otherwise outgrow everything else. (A server catches up from
+    /// the log within moments of a write; one that was away longer reloads everything.)
+    fn prune_heartbeats(&self, before_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
+
     /// The database's clock minus this machine's, in milliseconds (0 when they are the same
     /// clock, as for SQLite).
     fn clock_offset(&self) -> BoxFuture<'_, Result<i64, StoreError>> {

@@ -371,6 +371,15 @@ impl FeatureStore {
         )
     }
 
+    /// Deletes heartbeat lines of the event log older than `keep_ms` before `now_ms`;
+    /// answers how many went.
+    pub async fn prune_heartbeats(&self, now_ms: i64, keep_ms: i64) -> Result<u64> {
+        self.shared
+            .storage
+            .prune_heartbeats(now_ms.saturating_sub(keep_ms))
+            .await
+    }
+
     /// Returns every expired claim to `pending`, counting an attempt (at [`MAX_ATTEMPTS`],
     /// `needs_input`). Costs nothing when the snapshot holds no expired claim.
     pub async fn sweep_expired(&self, now_ms: i64) -> Result<Changed> {
@@ -634,9 +643,7 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                     true
                 }
             };
-        } else if owed_catch_up
-            || refresh.is_some_and(|g| g > shared.snapshot().generation)
-        {
+        } else if owed_catch_up || refresh.is_some_and(|g| g > shared.snapshot().generation) {
             owed_catch_up = match shared.catch_up().await {
                 Ok(_) => false,
                 Err(err) => {

@@ -933,3 +933,21 @@ async fn a_second_store_on_the_database_follows_the_first() {
     assert_eq!(added, [id]);
     assert_eq!(other.get(id).unwrap().name, "written elsewhere");
 }
+
+#[tokio::test]
+async fn old_heartbeat_lines_are_pruned() {
+    let (_place, s) = store().await;
+    let a = mk(&s, "a", &[]).await;
+    let claim = s.claim(a, "agent", 60_000, false, T0).await.unwrap();
+    for i in 1..=3 {
+        s.heartbeat(a, &claim.token, 60_000, T0 + i).await.unwrap();
+    }
+    assert_eq!(
+        s.prune_heartbeats(T0 + 3, 0).await.unwrap(),
+        2,
+        "older than the cut"
+    );
+    assert_eq!(s.prune_heartbeats(T0 + 1_000, 0).await.unwrap(), 1);
+    // The claim itself and what it says are untouched.
+    assert_eq!(s.get(a).unwrap().claimed_by.as_deref(), Some("agent"));
+}

@@ -341,6 +341,20 @@ impl Db {
         Ok(())
     }
 
+    /// Forgets commands answered more than five minutes ago (their requesters have long read
+    /// the answer).
+    pub(crate) async fn prune_commands(&self) -> Result<u64, TeamError> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            &format!(
+                "DELETE FROM team_commands WHERE status IS NOT NULL AND status <> 0 \
+                 AND answered_at < {NOW_MS} - 300000"
+            ),
+            &[],
+        )
+        .await?)
+    }
+
     pub(crate) async fn fetch_answer(&self, id: i64) -> Result<Option<Answer>, TeamError> {
         let c = self.client().await?;
         let row = c

@@ -180,6 +180,7 @@ async fn listen(
     }
     commands::spawn_serve(shared);
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    let mut ticks: u64 = 0;
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ended = loop {
         tokio::select! {
@@ -196,6 +197,10 @@ async fn listen(
                 }
                 if let Err(err) = refresh_machines(shared).await {
                     tracing::debug!(%err, "could not read the machines");
+                }
+                ticks += 1;
+                if shared.publishing && ticks % 60 == 1 {
+                    let _ = shared.db.prune_commands().await;
                 }
             }
         }

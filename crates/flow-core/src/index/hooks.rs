@@ -16,6 +16,15 @@ use crate::hooks::{HookChange, HookSignal};
 const SLACK: Duration = Duration::from_secs(2);
 /// Sessions remembered at most; the oldest hook state goes first.
 const MAX_SESSIONS: usize = 4096;
+/// The most subagents hooks may name for one session (a real session runs tens).
+const MAX_AGENTS: usize = 256;
+
+/// Whether one more key may be added to a map of `len` entries that does not hold it yet:
+/// hook payloads come from any local process that passes the guard, so what they add is
+/// bounded like the session states are.
+fn room(len: usize, has: bool, cap: usize) -> bool {
+    has || len < cap
+}
 
 /// A session's state as its last state-changing hook gave it.
 #[derive(Debug, Clone)]
@@ -105,7 +114,10 @@ impl Index {
         let mut deltas = Vec::new();
         if let Some(list) = signal.task_list {
             let list = list.as_str().to_owned();
-            if self.registry.hooks.lists.get(&list) != Some(&uuid) {
+            let lists = &self.registry.hooks.lists;
+            if room(lists.len(), lists.contains_key(&list), MAX_SESSIONS)
+                && lists.get(&list) != Some(&uuid)
+            {
                 self.registry.hooks.lists.insert(list, uuid.clone());
                 self.relink_dirty = true;
             }
@@ -127,6 +139,17 @@ impl Index {
                 agent_type,
             } => {
                 let id = agent_id.as_str().to_owned();
+                let known = self.subagents.contains_key(&uuid);
+                let room_for_session = room(self.subagents.len(), known, MAX_SESSIONS);
+                let agents_now = self.subagents.get(&uuid).map_or(0, |a| a.len());
+                let has_agent = self
+                    .subagents
+                    .get(&uuid)
+                    .is_some_and(|a| a.contains_key(&id));
+                if !room_for_session || !room(agents_now, has_agent, MAX_AGENTS) {
+                    self.finish_batch(teams_before, &mut deltas);
+                    return deltas;
+                }
                 let agents = self.subagents.entry(uuid.clone()).or_default();
                 // Known from the hook before its transcript exists; the file replaces this
                 // stand-in when it appears (its stamp differs).
@@ -164,6 +187,13 @@ impl Index {
         deltas: &mut Vec<Delta>,
     ) {
         let before = self.subagent_counts(uuid);
+        let agents = &self.registry.hooks.agents;
+        let has_session = agents.contains_key(uuid);
+        let held = agents.get(uuid).map_or(0, BTreeMap::len);
+        let has_agent = agents.get(uuid).is_some_and(|a| a.contains_key(&id));
+        if !room(agents.len(), has_session, MAX_SESSIONS) || !room(held, has_agent, MAX_AGENTS) {
+            return;
+        }
         self.registry
             .hooks
             .agents
@@ -221,5 +251,33 @@ impl Index {
             })
             .map(|(folder, uuid)| (folder.clone(), uuid.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::MAX_AGENTS;
+
+    const SID: &str = "0d9a7c1e-4b5f-4a3e-9c1d-2f6e8b7a9c10";
+
+    #[test]
+    fn hooks_cannot_grow_the_index_without_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config::for_claude_dir(dir.path());
+        let mut index = crate::Index::scan(crate::Layout::from_config(&config));
+        let now = SystemTime::now();
+        for i in 0..MAX_AGENTS + 50 {
+            let signal = crate::hooks::parse(serde_json::json!({
+                "session_id": SID, "hook_event_name": "SubagentStart", "cwd": "/p",
+                "transcript_path": "/x.jsonl", "agent_id": format!("a{i}"), "agent_type": "Explore",
+            }))
+            .unwrap();
+            index.apply_hook(signal, now);
+        }
+        assert_eq!(index.subagents.get(SID).map_or(0, |a| a.len()), MAX_AGENTS);
+        let hooked = index.registry.hooks.agents.get(SID).map_or(0, |a| a.len());
+        assert_eq!(hooked, MAX_AGENTS);
     }
 }

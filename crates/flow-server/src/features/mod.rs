@@ -154,6 +154,10 @@ pub(crate) fn require(features: &MaybeFeatures) -> Result<&Arc<Features>, ApiErr
     features.as_ref().ok_or(ApiError::FeaturesDisabled)
 }
 
+/// Heartbeat lines of the event log are kept a day, pruned about hourly (720 sweeps).
+const KEEP_HEARTBEATS_MS: i64 = 24 * 3600 * 1000;
+const PRUNE_EVERY_TICKS: u64 = 720;
+
 /// How often expired claims are returned to the queue (an expired claim is already treated as
 /// unclaimed at once; the sweep makes it visible, counts the attempt and emits events).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -166,6 +170,7 @@ pub(crate) async fn lease_sweep(
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -173,6 +178,18 @@ pub(crate) async fn lease_sweep(
         }
         if let Err(err) = features.store.sweep_expired(features.now()).await {
             tracing::warn!(%err, "lease sweep failed");
+        }
+        ticks += 1;
+        if ticks % PRUNE_EVERY_TICKS == 1 {
+            match features
+                .store
+                .prune_heartbeats(features.now(), KEEP_HEARTBEATS_MS)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(n, "pruned old heartbeat events"),
+                Err(err) => tracing::debug!(%err, "could not prune heartbeat events"),
+            }
         }
     }
 }
