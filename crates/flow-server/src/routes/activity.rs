@@ -53,13 +53,56 @@ pub(crate) async fn list_activity(
     // The window slides with time: answers are cached per minute as well as per generation.
     let minute = flow_core::time::epoch_ms(now) / 60_000;
     let key = format!("activity?{hours:?}@{minute}");
+    let team = app.team.clone();
+    let key = match &team {
+        Some(board) => format!("{key}&team={}", board.version()),
+        None => key,
+    };
     crate::cache::respond(&app, &headers, key, |index| {
         let views: Vec<ActivityView<'_>> = index
             .activity(since)
             .into_iter()
             .map(ActivityView::from)
             .collect();
-        serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()))
+        let Some(board) = team else {
+            return serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()));
+        };
+        // Contract §7: other machines' sessions too (what they published: those with a task
+        // list), newest first with this machine's.
+        let mut all: Vec<serde_json::Value> = views
+            .into_iter()
+            .map(|view| {
+                let mut v = serde_json::to_value(view).unwrap_or_default();
+                v["machine"] = serde_json::json!(board.machine());
+                v
+            })
+            .collect();
+        let since_text = since.map(rfc3339_millis);
+        all.extend(
+            crate::team::remote_sessions(&board.remote())
+                .into_iter()
+                .filter(|s| {
+                    since_text.as_deref().is_none_or(|since| {
+                        s["lastActivityAt"]
+                            .as_str()
+                            .or(s["modifiedAt"].as_str())
+                            .is_some_and(|at| at >= since)
+                    })
+                })
+                .map(|mut s| {
+                    s["hasTaskList"] = serde_json::json!(true);
+                    s
+                }),
+        );
+        let at = |v: &serde_json::Value| {
+            v["lastActivityAt"]
+                .as_str()
+                .or(v["modifiedAt"].as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        all.sort_by_key(|v| std::cmp::Reverse(at(v)));
+        serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))
     })
 }
 

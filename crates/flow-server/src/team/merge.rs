@@ -90,6 +90,28 @@ pub(crate) fn tasks_of(m: &Machine, session: &str) -> Vec<Value> {
     tasks
 }
 
+/// Every remote team as `GET /api/teams` lists it: board name `<machine>.<team>`, `machine`,
+/// `stale`.
+pub(crate) fn teams(remote: &Remote) -> Vec<Value> {
+    remote
+        .machines
+        .values()
+        .filter(|m| flow_core::config::check_machine_name(&m.name).is_ok())
+        .flat_map(|m| {
+            m.items
+                .iter()
+                .filter(|(k, _)| k.kind == "team")
+                .filter_map(move |(k, doc)| {
+                    let mut v = parse(doc)?;
+                    v["name"] = json!(board_id(&m.name, &k.key));
+                    v["machine"] = json!(m.name);
+                    v["stale"] = json!(!m.online);
+                    Some(v)
+                })
+        })
+        .collect()
+}
+
 /// Every remote task as `GET /api/tasks/all` lists it.
 pub(crate) fn all_tasks(remote: &Remote) -> Vec<Value> {
     let mut out = Vec::new();

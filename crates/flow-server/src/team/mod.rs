@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 use crate::hub::Hub;
 
 pub(crate) use commands::{Edit, forward};
-pub(crate) use merge::{all_tasks, find as find_remote, sessions as remote_sessions, tasks_of};
+pub(crate) use merge::{
+    all_tasks, find as find_remote, sessions as remote_sessions, tasks_of, teams as remote_teams,
+};
 pub(crate) use publish::publisher;
 
 /// `GET /api/machines` for `remote` (or this machine alone).
@@ -174,7 +176,10 @@ fn item_event(
             }
             Some((event, Some(id)))
         }
-        "team" => Some((json!({"type": "team-update", "team": key.key}), None)),
+        "team" => Some((
+            json!({"type": "team-update", "team": board_id(&m.name, &key.key)}),
+            None,
+        )),
         _ => None,
     }
 }

@@ -70,6 +70,14 @@ async fn three_machines_one_board() {
     assert_eq!(texts(&tasks, "subject"), ["on gamma"]);
     let all = a.get_json("/api/tasks/all", 200).await;
     assert_eq!(all.as_array().unwrap().len(), 3);
+    let activity = a.get_json("/api/activity?since=all", 200).await;
+    let mut ids = texts(&activity, "id");
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["beta.sb", "gamma.sc", "sa"],
+        "the activity view shows every machine"
+    );
 
     // A task written on C reaches A's clients as an ordinary update.
     c.tree.task("sc", task("2", "written on gamma"));
