@@ -44,11 +44,19 @@ async fn three_machines_one_board() {
     let b = machine(&url, "beta", tree_with("sb", &[("1", "on beta")])).await;
     let c = machine(&url, "gamma", tree_with("sc", &[("1", "on gamma")])).await;
 
-    // A shows every machine's sessions, other machines' under board ids.
-    for id in ["beta.sb", "gamma.sc"] {
-        watching_a
-            .until_within(WITHIN, |e| e["type"] == "update" && e["sessionId"] == id)
+    // A shows every machine's sessions, other machines' under board ids (in whichever order
+    // the two machines publish).
+    let mut waiting = vec!["beta.sb", "gamma.sc"];
+    while !waiting.is_empty() {
+        let event = watching_a
+            .until_within(WITHIN, |e| {
+                e["type"] == "update"
+                    && e["sessionId"]
+                        .as_str()
+                        .is_some_and(|id| waiting.contains(&id))
+            })
             .await;
+        waiting.retain(|id| event["sessionId"] != *id);
     }
     let sessions = a.get_json("/api/sessions?limit=all", 200).await;
     let mut ids = texts(&sessions, "id");
