@@ -51,15 +51,25 @@ fn send(server: &Server, body: &Value) {
     );
 }
 
+/// The session as `flow sessions` lists it. A task file written a moment ago reaches the
+/// index through the watcher, so the first look may come before it: look again, for a bounded
+/// time, rather than assume the watcher's timing.
 fn session(server: &Server, id: &str) -> Value {
-    let list = server
-        .run(&["sessions", "--json", "--limit", "all"])
-        .expect(0)
-        .json();
-    list.as_array()
-        .and_then(|l| l.iter().find(|s| s["id"] == id))
-        .cloned()
-        .unwrap_or_else(|| panic!("{id} not in {list}"))
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list = server
+            .run(&["sessions", "--json", "--limit", "all"])
+            .expect(0)
+            .json();
+        if let Some(found) = list
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["id"] == id))
+        {
+            return found.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{id} not in {list}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
 }
 
 fn agents(server: &Server) -> Value {
