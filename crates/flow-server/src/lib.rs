@@ -12,6 +12,7 @@ mod events;
 mod extract;
 mod features;
 mod hub;
+mod in_process;
 mod live;
 mod mcp;
 mod routes;

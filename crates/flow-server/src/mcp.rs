@@ -4,11 +4,8 @@
 //! guard (Host, Origin, token) like any API request; the inner calls do not pass it again.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
 use flow_mcp::{ApiAnswer, FlowApi, Method};
 use serde_json::Value;
-use tower_service::Service;
 
 /// Answers can be large (every task of a big session); this bounds what one tool call holds.
 const MAX_ANSWER: usize = 64 << 20;
@@ -30,23 +27,10 @@ impl FlowApi for RouterApi {
             Method::Get => axum::http::Method::GET,
             Method::Post => axum::http::Method::POST,
         };
-        let mut request = Request::builder().method(method).uri(&path);
-        let body = match body {
-            Some(body) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(body.to_string())
-            }
-            None => Body::empty(),
-        };
-        let request = request.body(body).map_err(|e| format!("{path}: {e}"))?;
-        let response = match self.router.clone().call(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER)
-            .await
+        let request = crate::in_process::request(method, &path, body.as_ref())
             .map_err(|e| format!("{path}: {e}"))?;
+        let (status, bytes) = crate::in_process::send(&self.router, request, MAX_ANSWER).await;
+        let bytes = bytes.map_err(|e| format!("{path}: {e}"))?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {

@@ -6,15 +6,14 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use flow_team::{Answer, TeamError};
 use serde_json::{Value, json};
-use tower_service::Service;
 
 use super::merge;
 use crate::error::ApiError;
+use crate::in_process;
 use crate::state::AppState;
 
 /// How long a requester waits for the owner's answer.
@@ -78,27 +77,19 @@ pub(crate) async fn serve(api: Router, request: Value) -> Answer {
         format!("/api/tasks/{}/{}{suffix}", enc(session), enc(task))
     };
     let built = match request["op"].as_str() {
-        Some("note") => Request::builder()
-            .method(Method::POST)
-            .uri(path("/note"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({"note": request["note"]}).to_string())),
-        Some("delete") => Request::builder()
-            .method(Method::DELETE)
-            .uri(path(""))
-            .body(Body::empty()),
+        Some("note") => in_process::request(
+            Method::POST,
+            &path("/note"),
+            Some(&json!({"note": request["note"]})),
+        ),
+        Some("delete") => in_process::request(Method::DELETE, &path(""), None),
         _ => return refused("Unknown team command"),
     };
     let Ok(built) = built else {
         return refused("Malformed team command");
     };
-    let response = match api.clone().call(built).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    let status = response.status().as_u16();
-    let body = axum::body::to_bytes(response.into_body(), MAX_ANSWER)
-        .await
+    let (status, bytes) = in_process::send(&api, built, MAX_ANSWER).await;
+    let body = bytes
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
