@@ -54,10 +54,7 @@ pub(crate) async fn list_activity(
     let minute = flow_core::time::epoch_ms(now) / 60_000;
     let key = format!("activity?{hours:?}@{minute}");
     let team = app.team.clone();
-    let key = match &team {
-        Some(board) => format!("{key}&team={}", board.version()),
-        None => key,
-    };
+    let key = crate::team::cache_key(team.as_deref(), key);
     crate::cache::respond(&app, &headers, key, |index| {
         let views: Vec<ActivityView<'_>> = index
             .activity(since)
@@ -69,14 +66,7 @@ pub(crate) async fn list_activity(
         };
         // Contract §7: other machines' sessions too (what they published: those with a task
         // list), newest first with this machine's.
-        let mut all: Vec<serde_json::Value> = views
-            .into_iter()
-            .map(|view| {
-                let mut v = serde_json::to_value(view).unwrap_or_default();
-                v["machine"] = serde_json::json!(board.machine());
-                v
-            })
-            .collect();
+        let mut all = board.local(views);
         let since_text = since.map(rfc3339_millis);
         all.extend(
             crate::team::remote_sessions(&board.remote())

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use flow_core::SessionId;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
@@ -55,18 +55,10 @@ pub(crate) async fn list_sessions(
 ) -> Result<Response, ApiError> {
     let limit = query.limit()?.unwrap_or(usize::MAX);
     if let Some(board) = app.team.clone() {
-        let key = format!("sessions?{limit}&team={}", board.version());
+        let key = crate::team::cache_key(Some(&board), format!("sessions?{limit}"));
         return crate::cache::respond(&app, &headers, key, |index| {
-            let me = json!(board.machine());
-            let mut items: Vec<Value> = index
-                .newest(usize::MAX)
-                .into_iter()
-                .map(|s| {
-                    let mut v = serde_json::to_value(SessionView::from(s)).unwrap_or_default();
-                    v["machine"] = me.clone();
-                    v
-                })
-                .collect();
+            let mut items =
+                board.local(index.newest(usize::MAX).into_iter().map(SessionView::from));
             items.extend(crate::team::remote_sessions(&board.remote()));
             // RFC 3339 times of one format sort as text; newest first, as for one machine.
             items.sort_by(|a, b| b["modifiedAt"].as_str().cmp(&a["modifiedAt"].as_str()));

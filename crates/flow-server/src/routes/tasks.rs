@@ -13,13 +13,8 @@ pub(crate) async fn list_all_tasks(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    // With a team board, the key names the remote board's version too, so a remote change
-    // rebuilds the answer.
     let team = app.team.clone();
-    let key = match &team {
-        Some(board) => format!("tasks/all&team={}", board.version()),
-        None => "tasks/all".to_owned(),
-    };
+    let key = crate::team::cache_key(team.as_deref(), "tasks/all".to_owned());
     crate::cache::respond(&app, &headers, key, |index| {
         let mut views = Vec::new();
         for summary in index.summaries() {
@@ -38,14 +33,7 @@ pub(crate) async fn list_all_tasks(
         let Some(board) = team else {
             return serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()));
         };
-        let mut all: Vec<serde_json::Value> = views
-            .into_iter()
-            .map(|view| {
-                let mut v = serde_json::to_value(view).unwrap_or_default();
-                v["machine"] = serde_json::json!(board.machine());
-                v
-            })
-            .collect();
+        let mut all = board.local(views);
         all.extend(crate::team::all_tasks(&board.remote()));
         serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))
     })

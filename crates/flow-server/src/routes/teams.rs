@@ -84,24 +84,14 @@ pub(crate) async fn list_teams(
     let now = app.config.clock.now();
     let minute = flow_core::time::epoch_ms(now) / 60_000;
     let team = app.team.clone();
-    let key = match &team {
-        Some(board) => format!("teams@{minute}&team={}", board.version()),
-        None => format!("teams@{minute}"),
-    };
+    let key = crate::team::cache_key(team.as_deref(), format!("teams@{minute}"));
     crate::cache::respond(&app, &headers, key, |index| {
         let views: Vec<TeamView<'_>> = index.teams(now).into_iter().map(TeamView::from).collect();
         let Some(board) = team else {
             return serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()));
         };
         // Contract §7: other machines' teams too, under board names, with their machine.
-        let mut all: Vec<serde_json::Value> = views
-            .into_iter()
-            .map(|view| {
-                let mut v = serde_json::to_value(view).unwrap_or_default();
-                v["machine"] = serde_json::json!(board.machine());
-                v
-            })
-            .collect();
+        let mut all = board.local(views);
         all.extend(crate::team::remote_teams(&board.remote()));
         serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))
     })

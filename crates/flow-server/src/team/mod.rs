@@ -97,6 +97,32 @@ impl TeamBoard {
     pub(crate) fn remote(&self) -> Arc<Remote> {
         self.team.remote()
     }
+
+    /// This machine's list items, each marked with its `machine`, ready to be listed beside
+    /// the other machines' (which `merge.rs` marks the same way).
+    pub(crate) fn local<T: serde::Serialize>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+    ) -> Vec<Value> {
+        let me = json!(self.machine());
+        items
+            .into_iter()
+            .map(|item| {
+                let mut v = serde_json::to_value(item).unwrap_or_default();
+                v["machine"] = me.clone();
+                v
+            })
+            .collect()
+    }
+}
+
+/// The response-cache key of a read that merges other machines' data: with a team board it
+/// names the remote board's version too, so a remote change rebuilds the answer.
+pub(crate) fn cache_key(board: Option<&TeamBoard>, key: String) -> String {
+    match board {
+        Some(board) => format!("{key}&team={}", board.version()),
+        None => key,
+    }
 }
 
 /// The board id of `session` on `machine`.
