@@ -106,6 +106,16 @@ impl Graph {
     }
 }
 
+impl From<crate::storage::Loaded> for Graph {
+    fn from(loaded: crate::storage::Loaded) -> Self {
+        Graph::new(
+            loaded.generation,
+            loaded.next_id,
+            loaded.records.into_iter().map(Arc::new).collect(),
+        )
+    }
+}
+
 /// The resolver's plan over `records`. With `at: Some(now)`, a claim whose lease expired
 /// counts as pending (an expired claim is treated as unclaimed at once); with `None`, stored
 /// statuses are taken as they are, which is what every response shows.
@@ -149,6 +159,7 @@ pub(crate) fn live_claim(f: &Feature, now: i64) -> bool {
     f.claimed_by.is_some() && f.lease_expires_at.is_some_and(|t| t > now)
 }
 
+/// A claim whose lease has run out (or has none): unclaimed at once, returned by the sweep.
 pub(crate) fn expired_claim(f: &Feature, now: i64) -> bool {
     f.claimed_by.is_some() && !live_claim(f, now)
 }

@@ -505,7 +505,7 @@ fn sweep_expired(w: &mut Draft) -> Result<Changed> {
     let now = w.now;
     let expired: Vec<i64> = w
         .all()
-        .filter(|f| f.claimed_by.is_some() && f.lease_expires_at.is_none_or(|t| t <= now))
+        .filter(|f| crate::graph::expired_claim(f, now))
         .map(|f| f.id)
         .collect();
     for id in expired {

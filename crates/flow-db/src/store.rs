@@ -132,11 +132,7 @@ impl FeatureStore {
 
     async fn start(storage: Arc<dyn Storage>) -> Result<Self> {
         let loaded = storage.load().await?;
-        let graph = Graph::new(
-            loaded.generation,
-            loaded.next_id,
-            loaded.records.into_iter().map(Arc::new).collect(),
-        );
+        let graph = Graph::from(loaded);
         let clock_offset = storage.clock_offset().await.unwrap_or(0);
         if clock_offset.abs() > 1_000 {
             tracing::warn!(
@@ -386,7 +382,7 @@ impl FeatureStore {
         let any = self
             .snapshot()
             .features()
-            .any(|f| f.claimed_by.is_some() && f.lease_expires_at.is_none_or(|t| t <= now_ms));
+            .any(|f| crate::graph::expired_claim(f, now_ms));
         if !any {
             return Ok(Changed::default());
         }
@@ -471,11 +467,7 @@ impl Shared {
     async fn reload(&self) -> Result<()> {
         let loaded = self.storage.load().await?;
         let before = self.snapshot();
-        let after = Arc::new(Graph::new(
-            loaded.generation,
-            loaded.next_id,
-            loaded.records.into_iter().map(Arc::new).collect(),
-        ));
+        let after = Arc::new(Graph::from(loaded));
         tracing::info!(generation = after.generation, "feature store reloaded");
         self.install(Change {
             before,
