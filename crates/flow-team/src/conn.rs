@@ -43,12 +43,8 @@ impl Db {
     pub(crate) fn new(url: &str) -> Result<Self, TeamError> {
         let config =
             tokio_postgres::Config::from_str(url).map_err(|e| TeamError::BadUrl(e.to_string()))?;
-        let described = format!(
-            "postgres://{}@{:?}/{}",
-            config.get_user().unwrap_or(""),
-            config.get_hosts().first(),
-            config.get_dbname().unwrap_or("")
-        );
+        // The URL as the user gave it, its password masked (the one redaction Flow has).
+        let described = flow_core::config::redact_password(url);
         Ok(Db {
             config,
             described,
