@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+#[path = "support/conn.rs"]
+mod conn;
 #[path = "support/flow.rs"]
 mod flow;
 #[path = "support/stats.rs"]
@@ -142,11 +142,7 @@ async fn record(shared: &Shared, seq: usize) {
 }
 
 async fn sse_client(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicUsize>) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let req =
-        format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = conn::sse_lines(addr).await;
     while let Ok(Some(line)) = lines.next_line().await {
         if line.contains("\"type\":\"connected\"") {
             ready.fetch_add(1, Ordering::Relaxed);

@@ -24,18 +24,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 #[path = "support/conn.rs"]
 mod conn;
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/stats.rs"]
 mod stats;
 use conn::Conn;
 use flow::FlowServer;
+use pg::admin;
 use stats::{ms, pct};
 
 const CHAINS: usize = 400;
@@ -59,16 +60,6 @@ struct Store {
 }
 
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
-async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
 
 impl Store {
     async fn new(backend: &Backend) -> Self {
@@ -297,12 +288,7 @@ async fn list(backend: &Backend) {
 /// An SSE client of `addr`: sends `(client, featureId, arrival)` for every `feature-update`
 /// `change` event, and `(client, 0, …)` once connected.
 async fn sse(addr: SocketAddr, client: usize, tx: mpsc::UnboundedSender<(usize, i64, Instant)>) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let req =
-        format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = conn::sse_lines(addr).await;
     while let Ok(Some(line)) = lines.next_line().await {
         let Some(data) = line.strip_prefix("data: ") else {
             continue;

@@ -21,18 +21,19 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 #[path = "support/conn.rs"]
 mod conn;
 #[path = "support/flow.rs"]
 mod flow;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/stats.rs"]
 mod stats;
 use conn::Conn;
 use flow::FlowServer;
+use pg::admin;
 use stats::{ms, pct, rss_kib};
 
 const MACHINES: usize = 10;
@@ -44,16 +45,6 @@ const WRITES: usize = 200;
 const SESSION: &str = "00000000-0000-4000-8000-000000000000";
 /// A bound on failure, not a wait.
 const WITHIN: Duration = Duration::from_secs(300);
-
-async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
 
 /// Polls `GET /api/sessions?limit=all` every 25 ms until it lists `expect` sessions; returns
 /// that instant and the body's size.
@@ -108,11 +99,7 @@ fn seq_of(text: &str) -> Option<usize> {
 /// An SSE client of `addr` that sends (sequence number, arrival) for every `update` of
 /// `session`; returns once connected.
 async fn watch(addr: SocketAddr, session: String, out: mpsc::UnboundedSender<(usize, Instant)>) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let req =
-        format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = conn::sse_lines(addr).await;
     while let Ok(Some(line)) = lines.next_line().await {
         if line.contains("\"type\":\"connected\"") {
             break;

@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// `GET /api/events` on a connection of its own, answered as raw lines (headers first, then
+/// the stream's `id:`/`data:` lines): the benches parse only what they time.
+pub(crate) async fn sse_lines(addr: SocketAddr) -> tokio::io::Lines<BufReader<TcpStream>> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let req =
+        format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    BufReader::new(stream).lines()
+}
+
 pub(crate) struct Conn {
     reader: BufReader<TcpStream>,
     addr: SocketAddr,
