@@ -40,18 +40,21 @@ impl AppState {
     /// `shutdown` is cancelled. The scan runs on the blocking pool.
     pub async fn start(config: Config, shutdown: CancellationToken) -> std::io::Result<Self> {
         let layout = Layout::from_config(&config);
-        // Placing recursive watches walks the whole tree, so it runs beside the scan rather
-        // than before it. A file changed in the instant between the scan reading its folder
-        // and the watch landing there is caught by the periodic reconciliation (≤ 15 s).
+        // The watches stand before the scan reads anything: a file written while the scan runs
+        // is then either seen by the scan or announced by the watcher (or both: `apply` compares
+        // with the disk), never missed. Placed beside the scan instead, a file written between
+        // the scan reading its folder and the watch landing there stayed off the board until
+        // the reconciliation 15 s later, and a catch-up re-list would announce such files in
+        // folder order rather than in the order they were written.
         let started = std::time::Instant::now();
-        let watch_layout = layout.clone();
-        let watching = tokio::task::spawn_blocking(move || crate::live::watch(&watch_layout));
-        let index = tokio::task::spawn_blocking(move || Index::scan(layout));
-        let (watching, index) = tokio::join!(watching, index);
-        let (watching, index) = (
-            watching.map_err(std::io::Error::other)?,
-            index.map_err(std::io::Error::other)?,
-        );
+        let (watching, index) = tokio::task::spawn_blocking(move || {
+            let watching = crate::live::watch(&layout);
+            let placed_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(ms = placed_ms, "watches placed");
+            (watching, Index::scan(layout))
+        })
+        .await
+        .map_err(std::io::Error::other)?;
         tracing::info!(
             sessions = index.session_count(),
             ms = started.elapsed().as_millis() as u64,

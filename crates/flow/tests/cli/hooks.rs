@@ -55,6 +55,12 @@ fn send(server: &Server, body: &Value) {
 /// index through the watcher, so the first look may come before it: look again, for a bounded
 /// time, rather than assume the watcher's timing.
 fn session(server: &Server, id: &str) -> Value {
+    session_where(server, id, |_| true)
+}
+
+/// The session once `ready` holds for it: a hook may create the session before the watcher
+/// has indexed its task file, so a test that needs both waits for both.
+fn session_where(server: &Server, id: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let list = server
@@ -64,10 +70,14 @@ fn session(server: &Server, id: &str) -> Value {
         if let Some(found) = list
             .as_array()
             .and_then(|l| l.iter().find(|s| s["id"] == id))
+            .filter(|s| ready(s))
         {
             return found.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "{id} not in {list}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} not in {list}, or not yet as the test needs it"
+        );
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
 }
@@ -193,11 +203,16 @@ fn hook_payloads_through_flow_hook_make_states_exact() {
 fn malformed_payloads_change_nothing_and_flow_hook_stays_silent() {
     let server = Server::start();
     server.write_task(UUID, &task("1", "in_progress", "Refactor the parser"));
+    session_where(&server, UUID, |s| s["taskCount"] == 1);
     send(
         &server,
         &payload("UserPromptSubmit", json!({"prompt": "go"})),
     );
     let before = session(&server, UUID);
+    assert_eq!(
+        (&before["taskCount"], &before["state"]),
+        (&json!(1), &json!("busy"))
+    );
     let mut bad_id = payload("Stop", json!({}));
     bad_id["session_id"] = json!("../../../etc/passwd");
     let huge = payload(
