@@ -405,6 +405,28 @@ async fn connection(
     shutdown: CancellationToken,
 ) {
     let slot = lease.slot.clone();
+    let waited = async {
+        let reason = slot.expired(&limits).await;
+        tracing::debug!(reason, "closing connection");
+    };
+    let busy = || slot.set(Phase::Busy);
+    let stream = match crate::event_socket::take(stream, &router, waited, busy, &shutdown).await {
+        crate::event_socket::Taken::Hyper(stream) => stream,
+        crate::event_socket::Taken::Done => return,
+    };
+    // Boxed, so a connection served without hyper does not carry room for hyper's state.
+    Box::pin(serve_http(stream, lease, router, limits, shutdown)).await;
+}
+
+/// Serves one connection with hyper: every request but a fresh connection's event stream.
+async fn serve_http(
+    stream: TcpStream,
+    lease: Lease,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+) {
+    let slot = lease.slot.clone();
     let service = ConnectionService {
         router,
         slot: slot.clone(),

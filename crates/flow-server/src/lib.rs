@@ -8,6 +8,7 @@ mod cache;
 mod connections;
 mod debounce;
 mod error;
+mod event_socket;
 mod events;
 mod extract;
 mod features;

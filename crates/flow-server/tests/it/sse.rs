@@ -108,3 +108,109 @@ async fn shutdown_ends_sse_and_websocket_streams() {
         .expect("server exits promptly once streams end")
         .unwrap();
 }
+
+/// Reads an event stream's raw bytes (whatever its framing) until a `data:` line satisfies
+/// `pred`; returns that event's `id:` and data.
+async fn raw_until(
+    stream: &mut tokio::net::TcpStream,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> (String, serde_json::Value) {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let (mut buf, mut chunk, mut id) = (Vec::new(), [0u8; 4096], String::new());
+        loop {
+            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+                if let Some(seen) = line.strip_prefix("id: ") {
+                    id = seen.to_owned();
+                } else if let Some(data) = line.strip_prefix("data: ") {
+                    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+                    if pred(&event) {
+                        return (id, event);
+                    }
+                }
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the stream ended");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(crate::support::EVENT_TIMEOUT, read)
+        .await
+        .expect("no such event in time")
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n")
+}
+
+/// A fresh connection's event stream is answered past hyper (to spare its buffers); one asked
+/// for on a connection that already served a request goes through hyper. A client must not
+/// be able to tell them apart.
+#[tokio::test]
+async fn an_event_stream_on_a_used_connection_is_the_same_as_on_a_fresh_one() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start(ClaudeTree::new()).await;
+    server.tree.mkdir("tasks/s1");
+    let mut used = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    used.write_all(get(server.addr, "/api/health").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(crate::security::read_answer(&mut used).await.0, 200);
+    let mut fresh = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    for stream in [&mut used, &mut fresh] {
+        stream
+            .write_all(get(server.addr, "/api/events").as_bytes())
+            .await
+            .unwrap();
+        let (_, connected) = raw_until(stream, |_| true).await;
+        assert_eq!(connected["type"], "connected");
+    }
+    write(&server, 1);
+    let added = |e: &serde_json::Value| is_update(e, "add", "s1", Some("1.json"));
+    let on_used = raw_until(&mut used, added).await;
+    let on_fresh = raw_until(&mut fresh, added).await;
+    assert_eq!(on_used, on_fresh);
+    assert_eq!(on_fresh.1["task"]["subject"], "t");
+}
+
+/// Streams are never cut as idle, so a client that leaves must free its connection at once,
+/// not at the next write: with every slot held by streams, a newcomer is refused until then.
+#[tokio::test]
+async fn a_client_that_leaves_its_event_stream_frees_its_connection_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let tree = ClaudeTree::new();
+    let mut config = flow_server::Config::for_claude_dir(tree.root());
+    config.limits.max_connections = Some(2);
+    let server = TestServer::start_with(tree, config).await;
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(get(server.addr, "/api/events").as_bytes())
+            .await
+            .unwrap();
+        raw_until(&mut stream, |e| e["type"] == "connected").await;
+        streams.push(stream);
+    }
+    let health = async |server: &TestServer| {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(get(server.addr, "/api/health").as_bytes())
+            .await
+            .unwrap();
+        crate::security::read_answer(&mut stream).await.0
+    };
+    assert_eq!(health(&server).await, 503, "both slots are held");
+    drop(streams.pop());
+    // The server sees the close as soon as the kernel delivers it; ask until it has.
+    let deadline = tokio::time::Instant::now() + crate::support::EVENT_TIMEOUT;
+    while health(&server).await != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the departed client's slot was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
