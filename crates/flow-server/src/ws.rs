@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
@@ -31,10 +31,7 @@ pub(crate) async fn upgrade(State(app): State<AppState>, ws: WebSocketUpgrade) -
         .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE);
-    ws.on_upgrade(move |socket: WebSocket| async move {
-        let (sink, incoming) = socket.split();
-        serve(app, sink, incoming).await;
-    })
+    ws.on_upgrade(move |socket: WebSocket| serve(app, socket))
 }
 
 #[derive(Deserialize)]
@@ -44,21 +41,21 @@ enum ClientMessage {
     Subscribe { sessions: Vec<String> },
 }
 
-/// Generic over the socket halves so the loop does not care where the bytes go.
-async fn serve<S, R>(app: AppState, mut sink: S, mut incoming: R)
-where
-    S: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
-{
+/// One connection until it closes. Thousands run at once and each event wakes them all, so
+/// the loop keeps its per-event work small: the socket is not split (no lock between two
+/// halves), and the shutdown wait is registered once, not once per event (every connection
+/// waits on the same token, so a fresh registration each time contends on one list).
+async fn serve(app: AppState, mut socket: WebSocket) {
     let mut frames = Box::pin(app.hub().subscribe(None));
     let mut only: Option<HashSet<String>> = None;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     let shutdown = app.shutdown();
+    let mut stopping = std::pin::pin!(shutdown.cancelled());
     loop {
         let reply = tokio::select! {
-            () = shutdown.cancelled() => {
-                let _ = sink.send(Message::Close(None)).await;
+            () = &mut stopping => {
+                let _ = socket.send(Message::Close(None)).await;
                 break;
             }
             frame = frames.next() => match frame {
@@ -66,7 +63,8 @@ where
                 Some(_) => continue,
                 None => break,
             },
-            msg = incoming.next() => {
+            // `recv` is cancel-safe: a message half read stays in the socket's buffer.
+            msg = socket.recv() => {
                 last_heard = Instant::now();
                 match msg {
                     Some(Ok(Message::Text(text))) => match answer(text.as_str(), &mut only) {
@@ -83,7 +81,7 @@ where
             _ = ping.tick() => {
                 if last_heard.elapsed() >= PING_EVERY * 2 {
                     tracing::debug!("closing a silent WebSocket");
-                    let _ = sink.send(Message::Close(None)).await;
+                    let _ = socket.send(Message::Close(None)).await;
                     break;
                 }
                 Message::Ping(Default::default())
@@ -91,8 +89,8 @@ where
         };
         // A peer that stops reading must not hold this task (and shutdown) hostage.
         let sent = tokio::select! {
-            res = tokio::time::timeout(SEND_TIMEOUT, sink.send(reply)) => matches!(res, Ok(Ok(()))),
-            () = shutdown.cancelled() => false,
+            res = tokio::time::timeout(SEND_TIMEOUT, socket.send(reply)) => matches!(res, Ok(Ok(()))),
+            () = &mut stopping => false,
         };
         if !sent {
             break;
