@@ -75,7 +75,7 @@ pub(crate) async fn take(
         return Taken::Hyper(stream);
     };
     busy();
-    serve(stream, head, head_len, router, request).await;
+    serve(stream, head, head_len, router, request, shutdown).await;
     Taken::Done
 }
 
@@ -85,6 +85,7 @@ async fn serve(
     head_len: usize,
     router: &Router,
     request: Request<Body>,
+    shutdown: &CancellationToken,
 ) {
     // The head is already in the socket's buffer: taking it off does not wait.
     if stream.read_exact(&mut head[..head_len]).await.is_err() {
@@ -94,7 +95,7 @@ async fn serve(
     // Each frame is one whole event: send it at once.
     let _ = stream.set_nodelay(true);
     let response = call(router, request).await;
-    if let Err(err) = write_response(&mut stream, response).await {
+    if let Err(err) = write_response(&mut stream, response, shutdown).await {
         tracing::debug!(%err, "event stream ended");
     }
     let _ = stream.shutdown().await;
@@ -145,7 +146,11 @@ fn event_stream_request(bytes: &[u8]) -> Option<(Request<Body>, usize)> {
 }
 
 /// Writes `response` and, for a stream, every frame until it ends or the client leaves.
-async fn write_response(stream: &mut TcpStream, response: Response<Body>) -> io::Result<()> {
+async fn write_response(
+    stream: &mut TcpStream,
+    response: Response<Body>,
+    shutdown: &CancellationToken,
+) -> io::Result<()> {
     let (parts, body) = response.into_parts();
     let length = body.size_hint().exact();
     let mut head = Vec::with_capacity(512);
@@ -180,25 +185,42 @@ async fn write_response(stream: &mut TcpStream, response: Response<Body>) -> io:
     stream.write_all(&head).await?;
     drop(head);
     let mut frames = body.into_data_stream();
-    // A client says nothing more on an event stream; reading tells when it has gone.
-    let mut ignored = [0u8; 64];
+    let mut probe = [0u8; 1];
     loop {
         tokio::select! {
             frame = frames.next() => match frame {
-                Some(Ok(bytes)) => stream.write_all(&bytes).await?,
+                Some(Ok(bytes)) => write_frame(stream, &bytes, shutdown).await?,
                 Some(Err(err)) => return Err(io::Error::other(err)),
                 None => return Ok(()),
             },
+            // A client says nothing more on an event stream: reading tells when it has gone.
+            // Bytes it does send could never be answered (the stream ends only with the
+            // connection), and reading them without end would spend the server's CPU: close.
             readable = stream.readable() => {
                 readable?;
-                match stream.try_read(&mut ignored) {
+                match stream.try_read(&mut probe) {
                     Ok(0) => return Ok(()),
-                    Ok(_) => {}
+                    Ok(_) => return Err(io::Error::other("the client sent bytes on an event stream")),
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                     Err(err) => return Err(err),
                 }
             }
         }
+    }
+}
+
+/// One frame, given up on when the client stops reading (as a WebSocket send is) or the
+/// server stops: a stream is never cut as idle, so nothing else would free its slot.
+async fn write_frame(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    shutdown: &CancellationToken,
+) -> io::Result<()> {
+    tokio::select! {
+        written = tokio::time::timeout(crate::ws::SEND_TIMEOUT, stream.write_all(bytes)) => {
+            written.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))?
+        }
+        () = shutdown.cancelled() => Err(io::Error::other("the server is stopping")),
     }
 }
 

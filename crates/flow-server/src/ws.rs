@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
@@ -17,8 +17,9 @@ use crate::state::AppState;
 
 /// How often an idle connection is pinged; one that stays silent for two of these is closed.
 const PING_EVERY: Duration = Duration::from_secs(30);
-/// A send that takes longer than this means the peer stopped reading: drop it.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A send that takes longer than this means the peer stopped reading: drop it. (The SSE path
+/// uses it too.)
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Client messages are tiny (`ping`, `subscribe`); anything larger is refused, and small
 /// buffers keep ten thousand idle connections cheap (tungstenite's default is 128 KiB each).
@@ -55,7 +56,7 @@ async fn serve(app: AppState, mut socket: WebSocket) {
     loop {
         let reply = tokio::select! {
             () = &mut stopping => {
-                let _ = socket.send(Message::Close(None)).await;
+                let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
                 break;
             }
             frame = frames.next() => match frame {
@@ -75,13 +76,18 @@ async fn serve(app: AppState, mut socket: WebSocket) {
                         Message::Text(error("binary messages are not supported").into())
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                    // tungstenite has queued the closing reply; send it before leaving.
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await;
+                        break;
+                    }
+                    Some(Err(_)) | None => break,
                 }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() >= PING_EVERY * 2 {
                     tracing::debug!("closing a silent WebSocket");
-                    let _ = socket.send(Message::Close(None)).await;
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
                     break;
                 }
                 Message::Ping(Default::default())

@@ -214,3 +214,27 @@ async fn a_client_that_leaves_its_event_stream_frees_its_connection_at_once() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Nothing a client sends after asking for a stream can be answered (the stream ends only with
+/// the connection): such a client is closed, rather than read from without end.
+#[tokio::test]
+async fn a_client_that_sends_bytes_on_its_event_stream_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(ClaudeTree::new()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(get(server.addr, "/api/events").as_bytes())
+        .await
+        .unwrap();
+    raw_until(&mut stream, |e| e["type"] == "connected").await;
+    stream.write_all(&[b'x'; 4096]).await.unwrap();
+    let closed = async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf).await
+            && n > 0
+        {}
+    };
+    tokio::time::timeout(crate::support::EVENT_TIMEOUT, closed)
+        .await
+        .expect("the server kept the stream open");
+}
