@@ -217,6 +217,9 @@ async fn write_frame(
     shutdown: &CancellationToken,
 ) -> io::Result<()> {
     tokio::select! {
+        // The write first: it almost always completes at once, and then neither the timer nor
+        // the shutdown wait (one token shared by every stream) is ever registered.
+        biased;
         written = tokio::time::timeout(crate::ws::SEND_TIMEOUT, stream.write_all(bytes)) => {
             written.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))?
         }
