@@ -554,7 +554,6 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        use tower_service::Service;
         self.slot.set(Phase::Busy);
         let timed_out = Arc::new(AtomicBool::new(false));
         let req = req.map(|inner| TimedBody {
@@ -563,14 +562,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             deadline: None,
             timed_out: timed_out.clone(),
         });
-        let mut router = self.router.clone();
+        let router = self.router.clone();
         let slot = self.slot.clone();
         Box::pin(async move {
-            let ready = std::future::poll_fn(|cx| {
-                <Router as Service<Request<TimedBody>>>::poll_ready(&mut router, cx)
-            });
-            let Ok(()) = ready.await;
-            let Ok(mut res) = router.call(req).await;
+            let mut res = crate::in_process::respond(router, req).await;
             if timed_out.load(Ordering::Acquire) {
                 res = body_timed_out();
             }

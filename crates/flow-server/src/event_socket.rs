@@ -94,21 +94,11 @@ async fn serve(
     drop(head);
     // Each frame is one whole event: send it at once.
     let _ = stream.set_nodelay(true);
-    let response = call(router, request).await;
+    let response = crate::in_process::respond(router.clone(), request).await;
     if let Err(err) = write_response(&mut stream, response, shutdown).await {
         tracing::debug!(%err, "event stream ended");
     }
     let _ = stream.shutdown().await;
-}
-
-async fn call(router: &Router, request: Request<Body>) -> Response<Body> {
-    use tower_service::Service;
-    let mut router = router.clone();
-    let Ok(()) =
-        std::future::poll_fn(|cx| <Router as Service<Request<Body>>>::poll_ready(&mut router, cx))
-            .await;
-    let Ok(response) = router.call(request).await;
-    response
 }
 
 /// The request, and the length of its head, if `bytes` hold a whole head of a request served

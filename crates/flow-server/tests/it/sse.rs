@@ -145,6 +145,18 @@ fn get(addr: std::net::SocketAddr, path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n")
 }
 
+/// A raw event stream on a fresh connection, once it has said `connected`.
+async fn connected_stream(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(get(server.addr, "/api/events").as_bytes())
+        .await
+        .unwrap();
+    raw_until(&mut stream, |e| e["type"] == "connected").await;
+    stream
+}
+
 /// A fresh connection's event stream is answered past hyper (to spare its buffers); one asked
 /// for on a connection that already served a request goes through hyper. A client must not
 /// be able to tell them apart.
@@ -186,13 +198,7 @@ async fn a_client_that_leaves_its_event_stream_frees_its_connection_at_once() {
     let server = TestServer::start_with(tree, config).await;
     let mut streams = Vec::new();
     for _ in 0..2 {
-        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-        stream
-            .write_all(get(server.addr, "/api/events").as_bytes())
-            .await
-            .unwrap();
-        raw_until(&mut stream, |e| e["type"] == "connected").await;
-        streams.push(stream);
+        streams.push(connected_stream(&server).await);
     }
     let health = async |server: &TestServer| {
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
@@ -221,12 +227,7 @@ async fn a_client_that_leaves_its_event_stream_frees_its_connection_at_once() {
 async fn a_client_that_sends_bytes_on_its_event_stream_is_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = TestServer::start(ClaudeTree::new()).await;
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stream
-        .write_all(get(server.addr, "/api/events").as_bytes())
-        .await
-        .unwrap();
-    raw_until(&mut stream, |e| e["type"] == "connected").await;
+    let mut stream = connected_stream(&server).await;
     stream.write_all(&[b'x'; 4096]).await.unwrap();
     let closed = async {
         let mut buf = [0u8; 4096];
