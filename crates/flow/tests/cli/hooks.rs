@@ -83,14 +83,7 @@ fn session_where(server: &Server, id: &str, ready: impl Fn(&Value) -> bool) -> V
 }
 
 fn agents(server: &Server) -> Value {
-    let client = flow_client::Client::new(&server.url, None).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(client.get::<Value>(&format!("/api/sessions/{UUID}/agents")))
-        .unwrap()
+    server.get(&format!("/api/sessions/{UUID}/agents"))
 }
 
 #[test]

@@ -8,7 +8,7 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
-use crate::support::{Server, flow, free_port, task};
+use crate::support::{Server, flow, free_port, runtime, task};
 
 const UUID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
@@ -35,13 +35,6 @@ async fn ok(client: &Client, tool: &str, args: Value) -> Value {
     let res = call(client, tool, args).await;
     assert_ne!(res.is_error, Some(true), "{tool}: {res:?}");
     res.structured_content.expect("structured content")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

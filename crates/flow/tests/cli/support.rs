@@ -169,13 +169,17 @@ impl Server {
     /// POSTs JSON to the API, through the same client the commands use.
     pub(crate) fn post(&self, path: &str, body: Value) -> Value {
         let client = flow_client::Client::new(&self.url, None).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime
+        runtime()
             .block_on(client.post(path, body))
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// GETs JSON from the API, through the same client the commands use.
+    pub(crate) fn get(&self, path: &str) -> Value {
+        let client = flow_client::Client::new(&self.url, None).unwrap();
+        runtime()
+            .block_on(client.get(path))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 }
 
@@ -237,4 +241,12 @@ pub(crate) fn task(id: &str, status: &str, subject: &str) -> Value {
 pub(crate) fn free_port() -> u16 {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     probe.local_addr().unwrap().port()
+}
+
+/// A runtime for the async clients (HTTP, MCP) these synchronous tests drive.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
