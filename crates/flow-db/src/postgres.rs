@@ -356,12 +356,9 @@ impl Storage for PgStorage {
             steps.push(Box::pin(async {
                 client.batch_execute("COMMIT").await.map(|()| 0)
             }));
-            if let Err(err) = futures_util::future::try_join_all(steps).await {
-                // A failed statement aborted the transaction; end it (if the connection
-                // still stands) so the next commit starts clean.
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(err.into());
-            }
+            // A failed statement aborted the transaction: `with_conn` drops the connection on
+            // any database error, which ends it, so there is nothing to roll back here.
+            futures_util::future::try_join_all(steps).await?;
             Ok(Committed::At(generation))
         }))
     }
