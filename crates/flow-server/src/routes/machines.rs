@@ -8,16 +8,13 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) async fn list_machines(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let sessions = app.index().newest(usize::MAX).len();
+    let sessions = app.index().session_count();
     let now = app.config.clock.now_ms();
-    let Some(board) = app.team.as_ref() else {
-        // Without a team board this machine is the whole board.
-        let me = app.config.machine.as_str();
-        return Ok(Json(crate::team::machines_json(None, me, sessions, now)));
-    };
+    // Without a team board this machine is the whole board.
+    let remote = app.team.as_ref().map(|board| board.remote());
     Ok(Json(crate::team::machines_json(
-        Some(&board.remote()),
-        board.machine(),
+        remote.as_deref(),
+        &app.config.machine,
         sessions,
         now,
     )))

@@ -70,23 +70,16 @@ pub(crate) fn sessions(remote: &Remote) -> Vec<Value> {
 /// The tasks of `session` on `m` as `GET /api/sessions/:id` answers them: by numeric id,
 /// non-numeric ids last.
 pub(crate) fn tasks_of(m: &Machine, session: &str) -> Vec<Value> {
-    let from = ItemKey::new("task", format!("{session}/"));
-    let mut tasks: Vec<Value> = m
-        .items
-        .range(from..)
-        .take_while(|(k, _)| k.kind == "task" && k.key.starts_with(&format!("{session}/")))
+    let mut tasks: Vec<Value> = super::session_tasks(&m.items, session)
         .filter_map(|(_, doc)| parse(doc))
         .filter(|t| t.is_object())
         .collect();
-    let key = |t: &Value| {
-        let id = t["id"].as_str().unwrap_or("");
-        (
-            id.parse::<u64>().map_or(1, |_| 0),
-            id.parse::<u64>().unwrap_or(0),
-            id.to_owned(),
+    tasks.sort_by(|a, b| {
+        flow_core::task::compare_task_ids(
+            a["id"].as_str().unwrap_or(""),
+            b["id"].as_str().unwrap_or(""),
         )
-    };
-    tasks.sort_by_key(key);
+    });
     tasks
 }
 

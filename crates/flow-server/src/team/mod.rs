@@ -26,6 +26,18 @@ pub(crate) use merge::{
 };
 pub(crate) use publish::publisher;
 
+/// The task items of `session` in `items` (keys `<session>/<task id>` of kind `task`), in key
+/// order: what this machine publishes for it, or what another machine published.
+fn session_tasks<'a>(
+    items: &'a std::collections::BTreeMap<ItemKey, Arc<str>>,
+    session: &str,
+) -> impl Iterator<Item = (&'a ItemKey, &'a Arc<str>)> + 'a {
+    let prefix = format!("{session}/");
+    items
+        .range(ItemKey::new("task", prefix.clone())..)
+        .take_while(move |(k, _)| k.kind == "task" && k.key.starts_with(&prefix))
+}
+
 /// `GET /api/machines` for `remote` (or this machine alone).
 pub(crate) fn machines_json(
     remote: Option<&Remote>,

@@ -104,8 +104,7 @@ fn render(app: &AppState) -> BTreeMap<ItemKey, Arc<str>> {
     let index = app.index();
     let mut items = BTreeMap::new();
     for summary in index.newest(usize::MAX) {
-        let id = summary.id.to_owned();
-        render_session(&index, &id, &mut items);
+        render_session(&index, summary, &mut items);
     }
     for team in index.teams(app.config.clock.now()) {
         let view = TeamView::from(team);
@@ -125,24 +124,26 @@ fn rerender(
     let index = app.index();
     for id in sessions {
         items.remove(&ItemKey::new("session", id.as_ref()));
-        let prefix = format!("{id}/");
-        let stale: Vec<ItemKey> = items
-            .range(ItemKey::new("task", prefix.clone())..)
-            .take_while(|(k, _)| k.kind == "task" && k.key.starts_with(&prefix))
+        let stale: Vec<ItemKey> = super::session_tasks(items, id)
             .map(|(k, _)| k.clone())
             .collect();
         for key in stale {
             items.remove(&key);
         }
-        render_session(&index, id, items);
+        // Only a session the index has with a task list is rendered.
+        if let Some(summary) = index.summary(id) {
+            render_session(&index, summary, items);
+        }
     }
 }
 
-/// One session and its tasks, if the index has it with a task list.
-fn render_session(index: &flow_core::Index, id: &str, items: &mut BTreeMap<ItemKey, Arc<str>>) {
-    let Some(summary) = index.summary(id) else {
-        return;
-    };
+/// One session and its tasks.
+fn render_session(
+    index: &flow_core::Index,
+    summary: flow_core::SessionSummary<'_>,
+    items: &mut BTreeMap<ItemKey, Arc<str>>,
+) {
+    let id = summary.id;
     if let Ok(doc) = serde_json::to_string(&SessionView::from(summary)) {
         items.insert(ItemKey::new("session", id), Arc::from(doc));
     }
