@@ -117,11 +117,17 @@ impl Draft {
         self.records.iter().map(|r| &r.feature)
     }
 
+    /// The batch changed what the plan is built from (priorities, edges, features): it must be
+    /// resolved again, and which states flipped can no longer be told from patches.
+    fn invalidate_plan(&mut self) {
+        self.plan_stale = true;
+        self.flips = None;
+    }
+
     fn refresh_plan(&mut self) {
         if self.plan_stale {
             self.plan = Arc::new(resolve_records(&self.records, None));
             self.plan_stale = false;
-            self.flips = None;
         }
     }
 
@@ -267,16 +273,14 @@ impl Draft {
 
     pub(crate) fn set_priority(&mut self, id: i64, priority: i64) -> Result<()> {
         self.edit(id, |r| r.feature.priority = priority)?;
-        self.plan_stale = true;
-        self.flips = None;
+        self.invalidate_plan();
         Ok(())
     }
 
     pub(crate) fn set_dependencies(&mut self, id: i64, deps: Vec<i64>) -> Result<()> {
         self.edit(id, |r| r.feature.dependencies = deps)?;
         self.edges_written.insert(id);
-        self.plan_stale = true;
-        self.flips = None;
+        self.invalidate_plan();
         Ok(())
     }
 
@@ -389,8 +393,7 @@ impl Draft {
         }));
         self.written.insert(id);
         self.edges_written.insert(id);
-        self.plan_stale = true;
-        self.flips = None;
+        self.invalidate_plan();
         self.event(id, "created", serde_json::json!({"name": name}));
         id
     }
@@ -401,8 +404,7 @@ impl Draft {
         self.written.remove(&id);
         self.edges_written.remove(&id);
         self.deleted.insert(id);
-        self.plan_stale = true;
-        self.flips = None;
+        self.invalidate_plan();
         Ok(())
     }
 

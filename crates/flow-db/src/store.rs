@@ -59,7 +59,7 @@ pub(crate) struct Shared {
     pub(crate) storage: Arc<dyn Storage>,
     /// The database's clock minus this machine's, in ms (0 for SQLite): leases are absolute
     /// times that every server sharing the database must read alike.
-    clock_offset: std::sync::atomic::AtomicI64,
+    clock_offset: i64,
     snapshot: RwLock<Arc<Graph>>,
     observer: OnceLock<Observer>,
 }
@@ -141,7 +141,7 @@ impl FeatureStore {
             );
         }
         let shared = Arc::new(Shared {
-            clock_offset: std::sync::atomic::AtomicI64::new(clock_offset),
+            clock_offset,
             storage,
             snapshot: RwLock::new(Arc::new(graph)),
             observer: OnceLock::new(),
@@ -166,11 +166,7 @@ impl FeatureStore {
     /// every write and lease decision, so servers whose clocks disagree still agree on whether
     /// a lease has run out.
     pub fn database_time(&self, local_ms: i64) -> i64 {
-        local_ms.saturating_add(
-            self.shared
-                .clock_offset
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
+        local_ms.saturating_add(self.shared.clock_offset)
     }
 
     /// Where the store lives, for logs (never a password).
