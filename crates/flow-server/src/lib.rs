@@ -30,6 +30,6 @@ mod ws;
 
 pub use flow_core::Config;
 pub use flow_core::time::{Clock, ManualClock};
-pub use routes::build_router;
+pub use routes::{BODY_LIMIT, build_router};
 pub use server::{ServerError, bind, run, run_server};
 pub use state::AppState;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::cli::ConnectArgs;
 
 /// What the server accepts at most (contract §3); a larger payload is not sent.
-const MAX_PAYLOAD: u64 = 1 << 20;
+const MAX_PAYLOAD: u64 = flow_server::BODY_LIMIT as u64;
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct HookArgs {

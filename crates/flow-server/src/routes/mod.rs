@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Request bodies above this are refused with 413 (contract §3).
-pub(crate) const BODY_LIMIT: usize = 1 << 20;
+pub const BODY_LIMIT: usize = 1 << 20;
 
 pub fn build_router(state: AppState) -> Router {
     let api = Router::new()
