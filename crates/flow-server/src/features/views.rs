@@ -11,6 +11,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use flow_core::time::rfc3339_from_ms;
 use flow_db::{Feature, FeatureStatus, Graph, Step};
+use flow_resolver::NodePlan;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -52,7 +53,20 @@ impl<'a> FeatureView<'a> {
     }
 
     fn wire<'f>(&'f self, f: &'f Feature) -> FeatureWire<'f> {
-        let node = self.graph.plan().node(&f.id);
+        Self::wire_with(
+            f,
+            self.graph.plan().node(&f.id),
+            self.graph.dependents(f.id),
+        )
+    }
+
+    /// The wire shape from what the graph derives for `f` (its plan node and dependents),
+    /// looked up by the caller: [`FeatureView::bytes`] needs them for its cache key anyway.
+    fn wire_with<'f>(
+        f: &'f Feature,
+        node: Option<&'f NodePlan<i64>>,
+        dependents: Vec<i64>,
+    ) -> FeatureWire<'f> {
         FeatureWire {
             id: f.id,
             project: &f.project,
@@ -63,7 +77,7 @@ impl<'a> FeatureView<'a> {
             status: f.status.as_str(),
             priority: f.priority,
             dependencies: &f.dependencies,
-            dependents: self.graph.dependents(f.id),
+            dependents,
             state: node.map(|n| n.state.as_str()),
             blocked_by: node.map_or(&[], |n| n.blocked_by.as_slice()),
             claimed_by: f.claimed_by.as_deref(),
@@ -91,14 +105,16 @@ impl<'a> FeatureView<'a> {
         let mut h = DefaultHasher::new();
         f.version.hash(&mut h);
         node.map(|n| (n.state.as_str(), &n.blocked_by)).hash(&mut h);
-        self.graph.dependents(f.id).hash(&mut h);
+        let dependents = self.graph.dependents(f.id);
+        dependents.hash(&mut h);
         let key = h.finish();
         if let Some((k, bytes)) = cache.0.get(&f.id)
             && *k == key
         {
             return bytes.clone();
         }
-        let bytes = bytes::Bytes::from(serde_json::to_vec(&self.wire(f)).unwrap_or_default());
+        let wire = Self::wire_with(f, node, dependents);
+        let bytes = bytes::Bytes::from(serde_json::to_vec(&wire).unwrap_or_default());
         cache.0.insert(f.id, (key, bytes.clone()));
         bytes
     }
