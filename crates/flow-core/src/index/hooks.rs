@@ -26,6 +26,14 @@ fn room(len: usize, has: bool, cap: usize) -> bool {
     has || len < cap
 }
 
+/// Whether `map` (agents by session) can hold agent `id` of `session` within both caps.
+fn room_for_agent<V>(map: &HashMap<String, BTreeMap<String, V>>, session: &str, id: &str) -> bool {
+    match map.get(session) {
+        Some(agents) => room(agents.len(), agents.contains_key(id), MAX_AGENTS),
+        None => map.len() < MAX_SESSIONS,
+    }
+}
+
 /// A session's state as its last state-changing hook gave it.
 #[derive(Debug, Clone)]
 pub(super) struct HookState {
@@ -139,14 +147,7 @@ impl Index {
                 agent_type,
             } => {
                 let id = agent_id.as_str().to_owned();
-                let known = self.subagents.contains_key(&uuid);
-                let room_for_session = room(self.subagents.len(), known, MAX_SESSIONS);
-                let agents_now = self.subagents.get(&uuid).map_or(0, |a| a.len());
-                let has_agent = self
-                    .subagents
-                    .get(&uuid)
-                    .is_some_and(|a| a.contains_key(&id));
-                if !room_for_session || !room(agents_now, has_agent, MAX_AGENTS) {
+                if !room_for_agent(&self.subagents, &uuid, &id) {
                     self.finish_batch(teams_before, &mut deltas);
                     return deltas;
                 }
@@ -186,14 +187,10 @@ impl Index {
         now: SystemTime,
         deltas: &mut Vec<Delta>,
     ) {
-        let before = self.subagent_counts(uuid);
-        let agents = &self.registry.hooks.agents;
-        let has_session = agents.contains_key(uuid);
-        let held = agents.get(uuid).map_or(0, BTreeMap::len);
-        let has_agent = agents.get(uuid).is_some_and(|a| a.contains_key(&id));
-        if !room(agents.len(), has_session, MAX_SESSIONS) || !room(held, has_agent, MAX_AGENTS) {
+        if !room_for_agent(&self.registry.hooks.agents, uuid, &id) {
             return;
         }
+        let before = self.subagent_counts(uuid);
         self.registry
             .hooks
             .agents
