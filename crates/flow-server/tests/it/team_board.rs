@@ -89,14 +89,11 @@ async fn three_machines_one_board() {
 
     // A task written on C reaches A's clients as an ordinary update.
     c.tree.task("sc", task("2", "written on gamma"));
-    let (event, _) = (
-        watching_a
-            .until_within(WITHIN, |e| {
-                e["type"] == "update" && e["sessionId"] == "gamma.sc" && e["file"] == "2.json"
-            })
-            .await,
-        (),
-    );
+    let event = watching_a
+        .until_within(WITHIN, |e| {
+            e["type"] == "update" && e["sessionId"] == "gamma.sc" && e["file"] == "2.json"
+        })
+        .await;
     assert_eq!(event["task"]["subject"], "written on gamma");
     assert_eq!(event["session"]["machine"], "gamma");
 
