@@ -36,7 +36,6 @@ mod pg;
 mod stats;
 use conn::Conn;
 use flow::FlowServer;
-use pg::admin;
 use stats::{ms, pct};
 
 const CHAINS: usize = 400;
@@ -70,10 +69,7 @@ impl Store {
         };
         let n = DATABASES.fetch_add(1, Ordering::Relaxed);
         let name = format!("flow_bench_{}_{n}", std::process::id());
-        let sql = format!("CREATE DATABASE {name}");
-        admin(url).await.batch_execute(&sql).await.unwrap();
-        let (base, _) = url.rsplit_once('/').unwrap();
-        let db = format!("{base}/{name}");
+        let db = pg::create_database(url, &name).await;
         Self {
             dir,
             db,
@@ -109,8 +105,7 @@ impl Store {
     /// Drops the PostgreSQL database (its servers must be stopped first).
     async fn finish(self) {
         if let Some((url, name)) = self.pg {
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            admin(&url).await.batch_execute(&sql).await.unwrap();
+            pg::drop_database(&url, &name).await;
         }
     }
 }

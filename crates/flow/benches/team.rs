@@ -182,12 +182,7 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<(usize, Instant)>) -> Vec<(usize, Inst
 
 async fn run(admin_url: String, every: Duration) {
     let name = format!("flow_team_bench_{}", std::process::id());
-    let pg = admin(&admin_url).await;
-    pg.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+    let url = pg::create_database(&admin_url, &name).await;
 
     let root = tempfile::tempdir().unwrap();
     let dirs: Vec<PathBuf> = (0..MACHINES)
@@ -340,9 +335,7 @@ async fn run(admin_url: String, every: Duration) {
     );
     drop(machines);
     drop(db);
-    pg.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    pg::drop_database(&admin_url, &name).await;
 }
 
 fn main() {
